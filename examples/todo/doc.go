@@ -1,0 +1,3 @@
+// Command todo is a small net/http + database/sql service, free of any
+// OpenTelemetry code, that Sonde instruments from outside.
+package main

@@ -1,0 +1,276 @@
+package auto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/go-logr/logr"
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/sonde-go/auto/internal/kernel"
+	"github.com/sonde-go/auto/internal/pipeline"
+	"github.com/sonde-go/auto/internal/probe"
+	"github.com/sonde-go/auto/internal/process"
+	"github.com/sonde-go/auto/internal/version"
+	"github.com/sonde-go/auto/probes/nethttp"
+)
+
+// Version is Sonde's version.
+const Version = version.Sonde
+
+// counterPoll is how often BPF-side drop counters are read.
+const counterPoll = 5 * time.Second
+
+// Instrumentation instruments one target process.
+type Instrumentation struct {
+	cfg    config
+	log    logr.Logger
+	target *probe.Target
+	pl     *pipeline.Pipeline
+	mgr    *probe.Manager
+
+	countMu sync.Mutex
+	counted map[uint32]uint64 // BPF counter values already reported
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// allProbes lists every probe Sonde has.
+func allProbes() []probe.Probe {
+	return []probe.Probe{nethttp.Server{}}
+}
+
+// NewInstrumentation finds the target (waiting for it when an executable
+// path is given), inspects its binary and prepares the export pipeline.
+// Nothing is attached until Load.
+func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*Instrumentation, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.logger
+	for _, p := range cfg.problems {
+		log.Info("ignoring invalid environment value", "error", p.Error())
+	}
+	pid := cfg.pid
+	if pid == 0 {
+		log.Info("waiting for target", "exe", cfg.targetExe)
+		pid, err = process.WaitExe(ctx, cfg.targetExe, 100*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for %s: %w", cfg.targetExe, err)
+		}
+	}
+	if !process.Alive(pid) {
+		return nil, fmt.Errorf("target pid %d: %w", pid, process.ErrExited)
+	}
+	target, err := probe.NewTarget(pid, log)
+	if err != nil {
+		return nil, err
+	}
+	inst := &Instrumentation{cfg: cfg, log: log, target: target}
+	res, err := inst.resource(ctx)
+	if err != nil {
+		target.Close()
+		return nil, err
+	}
+	exp := cfg.exporter
+	if exp == nil {
+		exp, err = autoexport.NewSpanExporter(ctx)
+		if err != nil {
+			target.Close()
+			return nil, fmt.Errorf("creating exporter from OTEL_* environment: %w", err)
+		}
+	}
+	inst.pl, err = pipeline.New(pipeline.Config{Exporter: exp, Resource: res, Logger: log})
+	if err != nil {
+		target.Close()
+		return nil, fmt.Errorf("creating pipeline: %w", err)
+	}
+	return inst, nil
+}
+
+// PID returns the target's process ID.
+func (i *Instrumentation) PID() int { return i.target.PID }
+
+// resource builds the resource of every span: defaults, then Sonde's
+// OTEL_RESOURCE_ATTRIBUTES (with WithEnv), then WithResourceAttributes,
+// then the service name.
+func (i *Instrumentation) resource(ctx context.Context) (*resource.Resource, error) {
+	t := i.target
+	exePath, _ := process.ExePath(t.PID)
+	base := []attribute.KeyValue{
+		semconv.ProcessPID(t.PID),
+		semconv.ProcessExecutablePath(exePath),
+		semconv.ProcessExecutableName(filepath.Base(exePath)),
+		semconv.ProcessRuntimeName("go"),
+		semconv.ProcessRuntimeVersion(t.Bin.GoVersion()),
+		semconv.TelemetryDistroName("sonde"),
+		semconv.TelemetryDistroVersion(Version),
+	}
+	opts := []resource.Option{resource.WithTelemetrySDK(), resource.WithAttributes(base...)}
+	if i.cfg.useEnv {
+		opts = append(opts, resource.WithFromEnv())
+	}
+	opts = append(opts, resource.WithAttributes(i.cfg.resAttrs...))
+	opts = append(opts, resource.WithAttributes(semconv.ServiceName(i.serviceName(exePath))))
+	res, err := resource.New(ctx, opts...)
+	if err != nil && res == nil {
+		return nil, fmt.Errorf("building resource: %w", err)
+	}
+	return res, nil
+}
+
+// serviceName: WithServiceName or Sonde's OTEL_SERVICE_NAME, else
+// service.name from OTEL_RESOURCE_ATTRIBUTES, else the target's own
+// OTEL_SERVICE_NAME, else unknown_service:<exe name>.
+func (i *Instrumentation) serviceName(exePath string) string {
+	if i.cfg.serviceName != "" {
+		return i.cfg.serviceName
+	}
+	for _, kv := range i.cfg.resAttrs {
+		if kv.Key == semconv.ServiceNameKey {
+			return kv.Value.AsString()
+		}
+	}
+	if i.cfg.useEnv {
+		if r, _ := resource.New(context.Background(), resource.WithFromEnv()); r != nil {
+			if v, ok := r.Set().Value(semconv.ServiceNameKey); ok && v.AsString() != "" {
+				return v.AsString()
+			}
+		}
+	}
+	if env, err := process.Environ(i.target.PID); err == nil && env["OTEL_SERVICE_NAME"] != "" {
+		return env["OTEL_SERVICE_NAME"]
+	}
+	return "unknown_service:" + filepath.Base(exePath)
+}
+
+// Load loads and attaches every probe that applies to the target. Probes
+// that cannot load are logged and skipped; Load fails only when none
+// loaded.
+func (i *Instrumentation) Load(ctx context.Context) error {
+	facts := i.target.Facts
+	i.log.Info("kernel", facts.KeyValues()...)
+	if facts.WriteUser != nil {
+		i.log.Info("writing into the target from BPF is off; outgoing trace context propagation from BPF is off",
+			"reason", facts.WriteUser.Error())
+	}
+	if err := kernel.RemoveMemlock(); err != nil {
+		return fmt.Errorf("removing memlock limit: %w", err)
+	}
+	mgr, err := probe.NewManager(i.target)
+	if err != nil {
+		return err
+	}
+	i.mgr = mgr
+	i.log.Info("target", "pid", i.target.PID, "go", i.target.Bin.GoVersion(), "pie", i.target.Bin.PIE(),
+		"symtab", i.target.Bin.HasSymtab(), "dwarf", i.target.DWARF != nil)
+	err = mgr.Load(allProbes(), i.pl)
+	for _, st := range mgr.Statuses() {
+		if st.Loaded {
+			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links, "uprobe_multi", st.Multi)
+		} else if errors.Is(st.Err, probe.ErrNotLinked) {
+			i.log.V(1).Info("probe not applicable", "probe", st.Probe, "reason", st.Err.Error())
+		} else {
+			i.log.Info("probe skipped", "probe", st.Probe, "version", st.Version, "reason", st.Err.Error())
+		}
+	}
+	return err
+}
+
+// Run exports spans until ctx is done or the target exits. It returns nil
+// in both cases.
+func (i *Instrumentation) Run(ctx context.Context) error {
+	if i.mgr == nil {
+		return errors.New("run before load")
+	}
+	events := i.mgr.Map("events")
+	if events == nil {
+		return errors.New("no event ring buffer loaded")
+	}
+	rd, err := ringbuf.NewReader(events)
+	if err != nil {
+		return fmt.Errorf("opening ring buffer: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		runErr = i.pl.Run(ctx, rd)
+	}()
+	go func() {
+		defer wg.Done()
+		i.pollCounters(ctx)
+	}()
+	if err := process.WaitExit(ctx, i.target.PID); err == nil {
+		i.log.Info("target exited", "pid", i.target.PID)
+		time.Sleep(50 * time.Millisecond) // let the last events arrive
+	}
+	cancel()
+	wg.Wait()
+	i.reportCounters()
+	return runErr
+}
+
+func (i *Instrumentation) pollCounters(ctx context.Context) {
+	t := time.NewTicker(counterPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			i.reportCounters()
+		}
+	}
+}
+
+// reportCounters passes new BPF-side drops to the pipeline and logs
+// overflows of the correlation maps.
+func (i *Instrumentation) reportCounters() {
+	i.countMu.Lock()
+	defer i.countMu.Unlock()
+	if i.counted == nil {
+		i.counted = map[uint32]uint64{}
+	}
+	for k, v := range i.mgr.Counters() {
+		prev := i.counted[k]
+		i.counted[k] = v
+		if v <= prev {
+			continue
+		}
+		if k == probe.CounterRingbufFull {
+			i.pl.AddKernelDrops(v - prev)
+		}
+		i.log.Info("BPF overflow", "what", probe.CounterNames[k], "new", v-prev, "total", v)
+	}
+}
+
+// Close detaches all probes, flushes pending spans and shuts the exporter
+// down.
+func (i *Instrumentation) Close() error {
+	i.closeOnce.Do(func() {
+		var errs []error
+		if i.mgr != nil {
+			errs = append(errs, i.mgr.Close())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		errs = append(errs, i.pl.Shutdown(ctx))
+		errs = append(errs, i.target.Close())
+		i.closeErr = errors.Join(errs...)
+	})
+	return i.closeErr
+}

@@ -1,0 +1,125 @@
+package binary
+
+import (
+	"debug/buildinfo"
+	"debug/dwarf"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrNotGo reports a file that is not a Go executable: not ELF, or ELF
+	// with neither Go build info nor a Go pclntab.
+	ErrNotGo = errors.New("not a Go executable")
+	// ErrNoFunc reports a function that is in neither the symbol table nor
+	// the pclntab.
+	ErrNoFunc = errors.New("function not found")
+	// ErrNoDWARF reports an executable built without DWARF (-ldflags=-w).
+	ErrNoDWARF = errors.New("no DWARF debug info")
+	// ErrUnsupportedArch reports an ELF for an architecture other than
+	// amd64 or arm64.
+	ErrUnsupportedArch = errors.New("unsupported architecture")
+)
+
+// File is an opened Go ELF executable. Its methods are safe for concurrent
+// use.
+type File struct {
+	path    string
+	osf     *os.File
+	elf     *elf.File
+	arch    string
+	goVer   string
+	modules map[string]string
+
+	symsOnce sync.Once
+	syms     map[string]elf.Symbol // symbol table by name
+
+	dwarfOnce sync.Once
+	dwarf     *dwarf.Data
+	dwarfErr  error
+
+	pclnOnce sync.Once
+	pcln     *pclnTable
+	pclnErr  error
+}
+
+// Open opens the ELF executable at path and reads its Go build info. It
+// fails with an error wrapping ErrNotGo when the file is not an ELF or not
+// a Go program, and ErrUnsupportedArch when it is neither amd64 nor arm64.
+func Open(path string) (*File, error) {
+	osf, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening executable: %w", err)
+	}
+	f, err := newFile(path, osf)
+	if err != nil {
+		osf.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func newFile(path string, osf *os.File) (*File, error) {
+	ef, err := elf.NewFile(osf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not an ELF file (%v): %w", path, err, ErrNotGo)
+	}
+	f := &File{path: path, osf: osf, elf: ef}
+	switch {
+	case ef.Class == elf.ELFCLASS64 && ef.Machine == elf.EM_X86_64:
+		f.arch = "amd64"
+	case ef.Class == elf.ELFCLASS64 && ef.Machine == elf.EM_AARCH64:
+		f.arch = "arm64"
+	default:
+		return nil, fmt.Errorf("%s: %v %v: %w", path, ef.Class, ef.Machine, ErrUnsupportedArch)
+	}
+
+	bi, err := buildinfo.Read(osf)
+	if err != nil {
+		// A Go program always has a pclntab, even when its build info
+		// cannot be read (toolchains older than Go 1.13).
+		if _, perr := f.pclntab(); perr != nil {
+			return nil, fmt.Errorf("%s: no Go build info (%v) nor pclntab: %w", path, err, ErrNotGo)
+		}
+		f.goVer = f.runtimeBuildVersion()
+		f.modules = map[string]string{}
+		return f, nil
+	}
+	f.goVer = bi.GoVersion
+	f.modules = modulesOf(bi)
+	return f, nil
+}
+
+// Close closes the underlying file.
+func (f *File) Close() error {
+	return f.osf.Close()
+}
+
+// Path returns the path the file was opened with.
+func (f *File) Path() string { return f.path }
+
+// Arch returns the GOARCH of the executable: "amd64" or "arm64".
+func (f *File) Arch() string { return f.arch }
+
+// GoVersion returns the Go toolchain version that built the executable,
+// such as "go1.26.8", or "" when it cannot be told.
+func (f *File) GoVersion() string { return f.goVer }
+
+// PIE reports whether the executable is position independent (ET_DYN), so
+// that its addresses are relative to a load base chosen at run time.
+func (f *File) PIE() bool { return f.elf.Type == elf.ET_DYN }
+
+// HasSymtab reports whether the executable has a symbol table (false when
+// built with -ldflags=-s).
+func (f *File) HasSymtab() bool {
+	s := f.elf.Section(".symtab")
+	return s != nil && s.Type == elf.SHT_SYMTAB && s.Size > 0
+}
+
+// ELF returns the parsed ELF file, for callers that need more than this
+// package offers. It is owned by f.
+func (f *File) ELF() *elf.File { return f.elf }

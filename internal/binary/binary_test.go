@@ -1,0 +1,146 @@
+package binary
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+func TestOpenHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		fx        *fixture
+		arch      string
+		pie       bool
+		symtab    bool
+		goVersion string
+	}{
+		{fxHTTP, "amd64", false, true, runtime.Version()},
+		{fxHTTPStripped, "amd64", false, false, runtime.Version()},
+		{fxPIE, "amd64", true, true, runtime.Version()},
+		{fxPIEStripped, "amd64", true, false, runtime.Version()},
+		{fxARM64Stripped, "arm64", false, false, runtime.Version()},
+		{fxGo122Stripped, "amd64", false, false, "go1.22.12"},
+	} {
+		t.Run(tc.fx.name, func(t *testing.T) {
+			f := tc.fx.open(t)
+			if f.Path() != tc.fx.path {
+				t.Errorf("Path() = %q, want %q", f.Path(), tc.fx.path)
+			}
+			if f.Arch() != tc.arch {
+				t.Errorf("Arch() = %q, want %q", f.Arch(), tc.arch)
+			}
+			if f.PIE() != tc.pie {
+				t.Errorf("PIE() = %v, want %v", f.PIE(), tc.pie)
+			}
+			if f.HasSymtab() != tc.symtab {
+				t.Errorf("HasSymtab() = %v, want %v", f.HasSymtab(), tc.symtab)
+			}
+			if f.GoVersion() != tc.goVersion {
+				t.Errorf("GoVersion() = %q, want %q", f.GoVersion(), tc.goVersion)
+			}
+			if v, ok := f.Module("std"); !ok || v != tc.goVersion {
+				t.Errorf(`Module("std") = %q, %v; want %q, true`, v, ok, tc.goVersion)
+			}
+			if v, ok := f.Module("github.com/go-logr/logr"); !ok || v != "v1.4.4" {
+				t.Errorf("Module(logr) = %q, %v; want v1.4.4, true", v, ok)
+			}
+			if _, ok := f.Module("github.com/lib/pq"); ok {
+				t.Error("Module(lib/pq) found in a program that does not use it")
+			}
+			mods := f.Modules()
+			if mods["example.com/httpapp"] != "(devel)" || mods["github.com/go-logr/logr"] != "v1.4.4" || len(mods) != 2 {
+				t.Errorf("Modules() = %v, want the main module (devel) and logr v1.4.4", mods)
+			}
+			mods["github.com/go-logr/logr"] = "changed"
+			if v, _ := f.Module("github.com/go-logr/logr"); v != "v1.4.4" {
+				t.Error("Modules() returned the File's own map")
+			}
+		})
+	}
+}
+
+func TestOpenNoModuleInfo(t *testing.T) {
+	f := fxTrivialNoModule.open(t)
+	if f.GoVersion() != runtime.Version() {
+		t.Errorf("GoVersion() = %q, want %q", f.GoVersion(), runtime.Version())
+	}
+	if mods := f.Modules(); len(mods) != 0 {
+		t.Errorf("Modules() = %v, want none", mods)
+	}
+	if _, err := f.Func("main.main"); err != nil {
+		t.Errorf("Func(main.main): %v", err)
+	}
+}
+
+func TestOpenNotGo(t *testing.T) {
+	text := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(text, []byte("not a program\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(text)
+	if !errors.Is(err, ErrNotGo) || !strings.Contains(err.Error(), "not an ELF file") || !strings.Contains(err.Error(), text) {
+		t.Errorf("Open(text file) = %v, want ErrNotGo naming the path and saying it is not ELF", err)
+	}
+
+	if _, err := os.Stat("/bin/true"); err != nil {
+		t.Skip("/bin/true not present")
+	}
+	_, err = Open("/bin/true")
+	if !errors.Is(err, ErrNotGo) || !strings.Contains(err.Error(), "/bin/true") {
+		t.Errorf("Open(/bin/true) = %v, want ErrNotGo naming the path", err)
+	}
+}
+
+func TestOpenMissing(t *testing.T) {
+	_, err := Open(filepath.Join(t.TempDir(), "absent"))
+	if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotGo) {
+		t.Errorf("Open(absent) = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestModulesOf(t *testing.T) {
+	bi := &debug.BuildInfo{
+		Main: debug.Module{Path: "example.com/app", Version: "v1.2.3"},
+		Deps: []*debug.Module{
+			{Path: "example.com/plain", Version: "v0.1.0"},
+			{Path: "example.com/forked", Version: "v1.0.0", Replace: &debug.Module{Path: "example.com/fork", Version: "v1.0.1-fix"}},
+			{Path: "example.com/local", Version: "v0.0.0-00010101000000-000000000000", Replace: &debug.Module{Path: "../local"}},
+		},
+	}
+	want := map[string]string{
+		"example.com/app":    "v1.2.3",
+		"example.com/plain":  "v0.1.0",
+		"example.com/forked": "v1.0.1-fix",
+		"example.com/local":  "v0.0.0-00010101000000-000000000000",
+	}
+	got := modulesOf(bi)
+	if len(got) != len(want) {
+		t.Errorf("modulesOf = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("modulesOf[%q] = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestDWARF(t *testing.T) {
+	d, err := fxHTTP.open(t).DWARF()
+	if err != nil {
+		t.Fatalf("DWARF(): %v", err)
+	}
+	r := d.Reader()
+	if e, err := r.Next(); err != nil || e == nil {
+		t.Errorf("reading first DWARF entry: %v, %v", e, err)
+	}
+
+	_, err = fxHTTPStripped.open(t).DWARF()
+	if !errors.Is(err, ErrNoDWARF) {
+		t.Errorf("DWARF() of a -w binary = %v, want ErrNoDWARF", err)
+	}
+}

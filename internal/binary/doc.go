@@ -1,0 +1,2 @@
+// Package binary reads what Sonde needs from a Go executable.
+package binary

@@ -1,0 +1,137 @@
+package binary
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// fileOffset converts the virtual address of code to its offset in the
+// file, through the executable PT_LOAD segment that holds it.
+func (f *File) fileOffset(addr uint64) (uint64, error) {
+	for _, p := range f.elf.Progs {
+		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 &&
+			addr >= p.Vaddr && addr < p.Vaddr+p.Filesz {
+			return addr - p.Vaddr + p.Off, nil
+		}
+	}
+	return 0, fmt.Errorf("address %#x is in no executable segment", addr)
+}
+
+// readAt reads n bytes at virtual address addr from the file image of the
+// PT_LOAD segment that holds them.
+func (f *File) readAt(addr, n uint64) ([]byte, error) {
+	for _, p := range f.elf.Progs {
+		if p.Type != elf.PT_LOAD || addr < p.Vaddr || addr+n > p.Vaddr+p.Filesz {
+			continue
+		}
+		b := make([]byte, n)
+		if _, err := f.osf.ReadAt(b, int64(addr-p.Vaddr+p.Off)); err != nil {
+			return nil, fmt.Errorf("reading %d bytes at %#x: %w", n, addr, err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("address range %#x+%d is in no loaded segment", addr, n)
+}
+
+// segmentData returns the file image of a PT_LOAD segment.
+func segmentData(p *elf.Prog) ([]byte, error) {
+	b := make([]byte, p.Filesz)
+	if _, err := io.ReadFull(p.Open(), b); err != nil {
+		return nil, fmt.Errorf("reading segment at %#x: %w", p.Vaddr, err)
+	}
+	return b, nil
+}
+
+// relativeRelocs maps the addresses patched by R_*_RELATIVE dynamic
+// relocations to their addends. Linkers that do not also store the value in
+// place (lld, for instance) leave zeros in the file at those addresses.
+func (f *File) relativeRelocs() map[uint64]uint64 {
+	var relative uint32
+	switch f.elf.Machine {
+	case elf.EM_X86_64:
+		relative = uint32(elf.R_X86_64_RELATIVE)
+	case elf.EM_AARCH64:
+		relative = uint32(elf.R_AARCH64_RELATIVE)
+	}
+	m := map[uint64]uint64{}
+	for _, s := range f.elf.Sections {
+		if s.Type != elf.SHT_RELA || s.Flags&elf.SHF_ALLOC == 0 {
+			continue
+		}
+		data, err := s.Data()
+		if err != nil {
+			continue
+		}
+		for i := 0; i+24 <= len(data); i += 24 {
+			off := binary.LittleEndian.Uint64(data[i:])
+			info := binary.LittleEndian.Uint64(data[i+8:])
+			if uint32(info) == relative {
+				m[off] = binary.LittleEndian.Uint64(data[i+16:])
+			}
+		}
+	}
+	return m
+}
+
+// readPtr reads a pointer-sized word at addr, taking the addend of its
+// relative relocation when the file holds zero there.
+func (f *File) readPtr(addr uint64, relocs map[uint64]uint64) (uint64, error) {
+	b, err := f.readAt(addr, 8)
+	if err != nil {
+		return 0, err
+	}
+	v := binary.LittleEndian.Uint64(b)
+	if v == 0 && relocs != nil {
+		v = relocs[addr]
+	}
+	return v, nil
+}
+
+// symbols returns the symbol table by name (the first symbol of each
+// name), or an empty map when there is none.
+func (f *File) symbols() map[string]elf.Symbol {
+	f.symsOnce.Do(func() {
+		f.syms = map[string]elf.Symbol{}
+		syms, err := f.elf.Symbols()
+		if err != nil {
+			return
+		}
+		for _, s := range syms {
+			if _, dup := f.syms[s.Name]; !dup && s.Name != "" {
+				f.syms[s.Name] = s
+			}
+		}
+	})
+	return f.syms
+}
+
+// symbolAddr returns the value of a symbol of any type from the symbol
+// table, if there is one.
+func (f *File) symbolAddr(name string) (uint64, bool) {
+	s, ok := f.symbols()[name]
+	return s.Value, ok
+}
+
+// runtimeBuildVersion reads the string runtime.buildVersion through the
+// symbol table, for Go programs whose build info cannot be read.
+func (f *File) runtimeBuildVersion() string {
+	addr, ok := f.symbolAddr("runtime.buildVersion")
+	if !ok {
+		return ""
+	}
+	ptr, err := f.readPtr(addr, nil)
+	if err != nil {
+		return ""
+	}
+	n, err := f.readPtr(addr+8, nil)
+	if err != nil || n > 64 {
+		return ""
+	}
+	b, err := f.readAt(ptr, n)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -1,0 +1,172 @@
+// Span contexts and the correlation maps shared by every probe.
+//
+// A span in flight is recorded twice: under the context.Context it lives in
+// (the data pointer of that interface value) and under the goroutine that
+// runs it. A new span finds its parent by walking its context's parent chain,
+// then, when that finds nothing, by taking the innermost span of its own
+// goroutine.
+#pragma once
+
+#include "go.h"
+
+#define MAX_INFLIGHT 16384
+#define CTX_WALK_DEPTH 16
+
+struct span_context {
+	u8 trace_id[16];
+	u8 span_id[8];
+};
+
+// Counters the user space reads and reports; indexes are part of the ABI
+// with internal/bpf.
+enum sonde_counter {
+	COUNTER_RINGBUF_FULL = 0,
+	COUNTER_CTX_MAP_FULL = 1,
+	COUNTER_G_MAP_FULL = 2,
+	COUNTER_INFLIGHT_FULL = 3,
+	COUNTER_MAX = 8,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u64); // context data pointer
+	__type(value, struct span_context);
+	__uint(max_entries, MAX_INFLIGHT);
+} spans_by_ctx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u64); // goroutine ID
+	__type(value, struct span_context);
+	__uint(max_entries, MAX_INFLIGHT);
+} spans_by_goroutine SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, u32);
+	__type(value, u64);
+	__uint(max_entries, COUNTER_MAX);
+} counters SEC(".maps");
+
+static __always_inline void count(u32 which)
+{
+	u64 *v = bpf_map_lookup_elem(&counters, &which);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+// Runtime addresses of the context.Context itabs of the standard context
+// types whose parent Context is their first field (valueCtx, cancelCtx,
+// timerCtx via its embedded cancelCtx, withoutCancelCtx, afterFuncCtx: see
+// src/context/context.go). Zero when unknown.
+volatile const u64 itab_value_ctx = 0;
+volatile const u64 itab_cancel_ctx = 0;
+volatile const u64 itab_timer_ctx = 0;
+volatile const u64 itab_without_cancel_ctx = 0;
+volatile const u64 itab_after_func_ctx = 0;
+
+static __always_inline bool is_parent_first_ctx(u64 tab)
+{
+	return tab != 0 &&
+	       (tab == itab_value_ctx || tab == itab_cancel_ctx ||
+		tab == itab_timer_ctx || tab == itab_without_cancel_ctx ||
+		tab == itab_after_func_ctx);
+}
+
+// find_parent fills parent with the span that a new span started with ctx
+// on goroutine goid belongs to. It returns false when there is none.
+static __always_inline bool find_parent(struct go_iface ctx, u64 goid,
+					struct span_context *parent)
+{
+	for (int i = 0; i < CTX_WALK_DEPTH && ctx.data != 0; i++) {
+		u64 key = ctx.data;
+		struct span_context *sc = bpf_map_lookup_elem(&spans_by_ctx, &key);
+		if (sc) {
+			*parent = *sc;
+			return true;
+		}
+		if (!is_parent_first_ctx(ctx.tab))
+			break;
+		if (bpf_probe_read_user(&ctx, sizeof(ctx), (void *)ctx.data))
+			break;
+	}
+	if (goid) {
+		struct span_context *sc =
+			bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+		if (sc) {
+			*parent = *sc;
+			return true;
+		}
+	}
+	return false;
+}
+
+static __always_inline void random_bytes(u8 *b, int n)
+{
+	for (int i = 0; i < n; i += 4) {
+		u32 r = bpf_get_prandom_u32();
+		__builtin_memcpy(b + i, &r, 4);
+	}
+}
+
+// new_span fills sc with a fresh span ID and the trace ID of parent, or a
+// fresh trace ID when parent is NULL.
+static __always_inline void new_span(struct span_context *sc,
+				     const struct span_context *parent)
+{
+	if (parent)
+		__builtin_memcpy(sc->trace_id, parent->trace_id, 16);
+	else
+		random_bytes(sc->trace_id, 16);
+	random_bytes(sc->span_id, 8);
+}
+
+// What a probe keeps to undo span_activate when its span ends.
+struct span_activation {
+	u64 ctx_key;
+	u64 goid;
+	struct span_context prev; // the goroutine's span before this one
+	u8 had_prev;
+	u8 pad[7];
+};
+
+// span_activate makes sc the active span of ctx_key (if not 0) and of the
+// goroutine goid.
+static __always_inline void span_activate(struct span_activation *a, u64 ctx_key,
+					  u64 goid,
+					  const struct span_context *sc)
+{
+	a->ctx_key = ctx_key;
+	a->goid = goid;
+	a->had_prev = 0;
+	if (ctx_key &&
+	    bpf_map_update_elem(&spans_by_ctx, &ctx_key, sc, BPF_ANY) != 0) {
+		count(COUNTER_CTX_MAP_FULL);
+		a->ctx_key = 0;
+	}
+	if (!goid)
+		return;
+	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+	if (cur) {
+		a->prev = *cur;
+		a->had_prev = 1;
+	}
+	if (bpf_map_update_elem(&spans_by_goroutine, &goid, sc, BPF_ANY) != 0) {
+		count(COUNTER_G_MAP_FULL);
+		a->goid = 0;
+	}
+}
+
+// span_deactivate undoes span_activate.
+static __always_inline void span_deactivate(struct span_activation *a)
+{
+	if (a->ctx_key)
+		bpf_map_delete_elem(&spans_by_ctx, &a->ctx_key);
+	if (!a->goid)
+		return;
+	if (a->had_prev)
+		bpf_map_update_elem(&spans_by_goroutine, &a->goid, &a->prev,
+				    BPF_ANY);
+	else
+		bpf_map_delete_elem(&spans_by_goroutine, &a->goid);
+}

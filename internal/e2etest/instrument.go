@@ -1,0 +1,70 @@
+package e2etest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/testr"
+
+	"github.com/sonde-go/auto"
+	"github.com/sonde-go/auto/internal/otlptest"
+)
+
+// Instrument attaches Sonde to pid, exporting OTLP/HTTP to rcv through the
+// standard OTEL_* environment, and runs it until the test ends. Extra
+// options come after the defaults.
+func Instrument(t testing.TB, pid int, rcv *otlptest.Receiver, opts ...auto.InstrumentationOption) *auto.Instrumentation {
+	t.Helper()
+	inst, err := NewInstrumentation(t, pid, rcv, opts...)
+	if err != nil {
+		t.Fatalf("NewInstrumentation: %v", err)
+	}
+	if err := inst.Load(context.Background()); err != nil {
+		inst.Close()
+		t.Fatalf("Load: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- inst.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("Run did not return")
+		}
+		inst.Close()
+	})
+	return inst
+}
+
+// NewInstrumentation creates (but does not load) an Instrumentation of pid
+// exporting to rcv.
+func NewInstrumentation(t testing.TB, pid int, rcv *otlptest.Receiver, opts ...auto.InstrumentationOption) (*auto.Instrumentation, error) {
+	t.Helper()
+	for _, kv := range rcv.Env() {
+		k, v, _ := cut(kv)
+		t.Setenv(k, v)
+	}
+	base := []auto.InstrumentationOption{auto.WithEnv(), auto.WithPID(pid), auto.WithLogger(Logger(t))}
+	return auto.NewInstrumentation(context.Background(), append(base, opts...)...)
+}
+
+// Logger logs through t.
+func Logger(t testing.TB) logr.Logger {
+	return testr.NewWithInterface(t, testr.Options{Verbosity: 1})
+}
+
+func cut(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}

@@ -1,0 +1,121 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
+	"golang.org/x/sys/unix"
+)
+
+// ErrLockdown marks a feature that kernel lockdown refuses.
+var ErrLockdown = errors.New("refused by kernel lockdown")
+
+// vmlinuxBTF is the kernel's own BTF, needed for CO-RE relocations.
+const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
+
+// probeWriteUser loads a tiny kprobe program that calls bpf_probe_write_user
+// with well-formed arguments; it is never attached.
+//
+// Measured on Linux 6.18 with lockdown=integrity, as root:
+//   - features.HaveProgramHelper(ebpf.Kprobe, asm.FnProbeWriteUser) returns
+//     an error that errors.Is ebpf.ErrNotSupported ("FnProbeWriteUser for
+//     program type Kprobe not supported"), with no hint of lockdown.
+//   - loading a kprobe program (plain, or with AttachTraceUprobeMulti) that
+//     calls the helper fails with EINVAL and the verifier log line
+//     "program of this type cannot use helper bpf_probe_write_user#36":
+//     the kernel hides the helper (security_locked_down(LOCKDOWN_BPF_WRITE_USER))
+//     exactly as it does without CAP_SYS_ADMIN, so the reason is inferred
+//     from the lockdown mode and the capabilities.
+//
+// Also checked on Debian's 6.1 kernel under emulation: with lockdown=none
+// this probe loads (WriteUser nil) and HaveProgramHelper returns nil; booted
+// with lockdown=integrity both refuse it as above.
+func probeWriteUser(lockdown string, caps Caps) error {
+	spec := &ebpf.ProgramSpec{
+		Name:    "sonde_probe_wu",
+		Type:    ebpf.Kprobe,
+		License: "GPL",
+		Instructions: asm.Instructions{
+			// u64 zero = 0; bpf_probe_write_user(NULL, &zero, 8); return 0;
+			asm.Mov.Imm(asm.R6, 0),
+			asm.StoreMem(asm.RFP, -8, asm.R6, asm.DWord),
+			asm.Mov.Imm(asm.R1, 0),
+			asm.Mov.Reg(asm.R2, asm.RFP),
+			asm.Add.Imm(asm.R2, -8),
+			asm.Mov.Imm(asm.R3, 8),
+			asm.FnProbeWriteUser.Call(),
+			asm.Mov.Imm(asm.R0, 0),
+			asm.Return(),
+		},
+	}
+	prog, err := ebpf.NewProgramWithOptions(spec, ebpf.ProgramOptions{LogLevel: ebpf.LogLevelInstruction})
+	if err == nil {
+		prog.Close()
+		return nil
+	}
+	var verr *ebpf.VerifierError
+	if !errors.As(err, &verr) || !helperRefused(verr.Log) {
+		return fmt.Errorf("loading bpf_probe_write_user probe: %w", err)
+	}
+	switch {
+	case lockedDown(lockdown):
+		return fmt.Errorf("bpf_probe_write_user: %w (mode %q): %w", ErrLockdown, lockdown, ebpf.ErrNotSupported)
+	case !caps.Has(unix.CAP_SYS_ADMIN):
+		return fmt.Errorf("bpf_probe_write_user: needs cap_sys_admin: %w", ebpf.ErrNotSupported)
+	case lockdown == LockdownUnknown:
+		return fmt.Errorf("bpf_probe_write_user: refused by the kernel (lockdown mode unknown, possibly locked down): %w", ebpf.ErrNotSupported)
+	default:
+		return fmt.Errorf("bpf_probe_write_user: refused by the kernel: %w", ebpf.ErrNotSupported)
+	}
+}
+
+// helperRefused reports whether a verifier log ends with the verifier
+// refusing a helper call as unknown or not allowed.
+func helperRefused(log []string) bool {
+	for _, line := range log[max(len(log)-5, 0):] {
+		if strings.Contains(line, "cannot use helper") ||
+			strings.Contains(line, "invalid func") ||
+			strings.Contains(line, "unknown func") {
+			return true
+		}
+	}
+	return false
+}
+
+func probeUprobeMulti() error {
+	if err := features.HaveBPFLinkUprobeMulti(); err != nil {
+		return fmt.Errorf("uprobe_multi link: %w", err)
+	}
+	return nil
+}
+
+func probeRingBuf() error {
+	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
+		return fmt.Errorf("ring buffer map: %w", err)
+	}
+	return nil
+}
+
+// probeBTF checks that the kernel BTF can be opened and starts with the BTF magic.
+func probeBTF(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening kernel btf: %w", err)
+	}
+	defer f.Close()
+	var magic [2]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil {
+		return fmt.Errorf("reading kernel btf: %w", err)
+	}
+	// 0xeb9f in the machine's byte order.
+	if magic != [2]byte{0x9f, 0xeb} && magic != [2]byte{0xeb, 0x9f} {
+		return fmt.Errorf("reading kernel btf: bad magic %#x", magic)
+	}
+	return nil
+}

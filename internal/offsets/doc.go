@@ -1,0 +1,2 @@
+// Package offsets finds struct field offsets of the target, from DWARF.
+package offsets

@@ -1,0 +1,277 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Defaults and fixed settings of the batch span processor.
+const (
+	DefaultQueueSize = 8192
+	batchSize        = 512
+	batchTimeout     = time.Second
+	exportTimeout    = 30 * time.Second
+	logFirst         = 5 // problems of each sort logged before going quiet
+)
+
+var (
+	// ErrNoExporter is returned by New when Config.Exporter is nil.
+	ErrNoExporter = errors.New("no span exporter")
+	// ErrUnknownKind reports a record whose kind has no decoder.
+	ErrUnknownKind = errors.New("unknown event kind")
+	// ErrInvalidSpanContext reports a decoded span with a zero trace or
+	// span ID.
+	ErrInvalidSpanContext = errors.New("invalid span context")
+
+	errDecoderPanic = errors.New("decoder panicked")
+)
+
+// Decoder turns one ring buffer record, kind prefix included, into a span.
+// raw is reused for the next record: copy what you keep (CString copies).
+// The span needs a valid SpanContext, Parent (if any), SpanKind, Name,
+// times (use clk), Attributes and Status; the pipeline sets the sampled
+// flag, InstrumentationScope and Resource.
+type Decoder func(raw []byte, clk *Clock) (tracetest.SpanStub, error)
+
+// Config configures a Pipeline.
+type Config struct {
+	Exporter  sdktrace.SpanExporter // required
+	Resource  *resource.Resource    // nil means resource.Default()
+	Logger    logr.Logger           // zero means discard
+	QueueSize int                   // spans buffered before drops; <= 0 means DefaultQueueSize
+}
+
+// handler is a registered Decoder with the scope of its spans.
+type handler struct {
+	scope  instrumentation.Scope
+	decode Decoder
+}
+
+// Pipeline decodes ring buffer records into spans and exports them in
+// batches. Its memory is bounded: at most QueueSize spans wait for or are
+// in export; beyond that spans are dropped and counted.
+type Pipeline struct {
+	log       logr.Logger
+	res       *resource.Resource
+	clock     *Clock
+	bsp       sdktrace.SpanProcessor
+	queueSize int64
+
+	mu       sync.RWMutex // guards handlers and closed
+	handlers map[uint32]handler
+	closed   bool
+
+	queued atomic.Int64 // spans handed to bsp whose export has not returned
+	c      counters
+
+	exportMu sync.Mutex // orders export accounting against the final Stats
+	final    *Stats     // set once by Shutdown; guarded by exportMu
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+
+	logDecode, logUnknown, logDrop, logExport limiter
+}
+
+// New returns a Pipeline that exports through cfg.Exporter.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Exporter == nil {
+		return nil, ErrNoExporter
+	}
+	if cfg.Resource == nil {
+		cfg.Resource = resource.Default()
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	p := &Pipeline{
+		log:        cfg.Logger,
+		res:        cfg.Resource,
+		clock:      NewClock(),
+		queueSize:  int64(cfg.QueueSize),
+		handlers:   make(map[uint32]handler),
+		logDecode:  limiter{max: logFirst},
+		logUnknown: limiter{max: logFirst},
+		logDrop:    limiter{max: 1},
+		logExport:  limiter{max: logFirst},
+	}
+	// The processor's own queue never fills: submit admits at most
+	// QueueSize spans until their export returns.
+	p.bsp = sdktrace.NewBatchSpanProcessor(&gatedExporter{next: cfg.Exporter, p: p},
+		sdktrace.WithMaxQueueSize(cfg.QueueSize),
+		sdktrace.WithMaxExportBatchSize(min(batchSize, cfg.QueueSize)),
+		sdktrace.WithBatchTimeout(batchTimeout),
+		sdktrace.WithExportTimeout(exportTimeout),
+	)
+	return p, nil
+}
+
+// Register makes d the decoder of records of this kind; their spans carry
+// scope. It panics if kind already has a decoder or d is nil.
+func (p *Pipeline) Register(kind uint32, scope instrumentation.Scope, d Decoder) {
+	if d == nil {
+		panic(fmt.Sprintf("pipeline: nil decoder for kind %d", kind))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h, ok := p.handlers[kind]; ok {
+		panic(fmt.Sprintf("pipeline: kind %d registered twice (%s, %s)", kind, h.scope.Name, scope.Name))
+	}
+	p.handlers[kind] = handler{scope: scope, decode: d}
+}
+
+// Handle decodes one record and queues its span for export. Short or
+// garbage records, unknown kinds and full queues are counted, and the
+// first few are logged; Handle never blocks on the exporter. It is safe
+// for concurrent use.
+func (p *Pipeline) Handle(raw []byte) {
+	p.c.events.Add(1)
+	if len(raw) < 4 {
+		p.c.decodeErrors.Add(1)
+		p.logProblem(&p.logDecode, fmt.Errorf("reading event kind: %w: %d bytes", ErrShortRecord, len(raw)), "dropping event")
+		return
+	}
+	kind := binary.LittleEndian.Uint32(raw)
+
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	h, ok := p.handlers[kind]
+	if !ok {
+		p.c.unknownKinds.Add(1)
+		p.logProblem(&p.logUnknown, ErrUnknownKind, "dropping event", "kind", kind, "size", len(raw))
+		return
+	}
+	stub, err := safeDecode(h.decode, raw, p.clock)
+	if err == nil && !stub.SpanContext.IsValid() {
+		err = ErrInvalidSpanContext
+	}
+	if err != nil {
+		p.c.decodeErrors.Add(1)
+		p.logProblem(&p.logDecode, err, "dropping event", "kind", kind, "scope", h.scope.Name, "size", len(raw))
+		return
+	}
+	p.c.spans.Add(1)
+	stub.SpanContext = stub.SpanContext.WithTraceFlags(stub.SpanContext.TraceFlags() | trace.FlagsSampled)
+	stub.InstrumentationScope = h.scope
+	stub.Resource = p.res
+	if p.closed || !p.admit() {
+		p.c.dropped.Add(1)
+		p.logProblem(&p.logDrop, nil, "export queue full or closed: dropping spans", "queueSize", p.queueSize)
+		return
+	}
+	p.bsp.OnEnd(stub.Snapshot())
+}
+
+// safeDecode runs d, turning a panic into an error: a decoder bug must not
+// stop the agent.
+func safeDecode(d Decoder, raw []byte, clk *Clock) (s tracetest.SpanStub, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errDecoderPanic, r)
+		}
+	}()
+	return d(raw, clk)
+}
+
+// admit takes one queue slot, or reports that none is free.
+func (p *Pipeline) admit() bool {
+	for {
+		n := p.queued.Load()
+		if n >= p.queueSize {
+			return false
+		}
+		if p.queued.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// exported accounts for one finished export of n spans and frees their
+// queue slots.
+func (p *Pipeline) exported(n int, err error) {
+	p.exportMu.Lock()
+	defer p.exportMu.Unlock()
+	p.queued.Add(-int64(n))
+	if p.final != nil {
+		return
+	}
+	if err != nil {
+		p.c.exportErrors.Add(uint64(n))
+		p.logProblem(&p.logExport, err, "exporting spans", "count", n)
+		return
+	}
+	p.c.exported.Add(uint64(n))
+}
+
+// logProblem logs through l's budget: errors at error level, a nil err at
+// info level.
+func (p *Pipeline) logProblem(l *limiter, err error, msg string, kv ...any) {
+	ok, last := l.allow()
+	if !ok {
+		return
+	}
+	if last {
+		kv = append(kv, "note", "further occurrences are counted, not logged")
+	}
+	if err != nil {
+		p.log.Error(err, msg, kv...)
+	} else {
+		p.log.Info(msg, kv...)
+	}
+}
+
+// AddKernelDrops adds n events that BPF could not put in the ring buffer.
+// Call it before Shutdown; later calls are not reported.
+func (p *Pipeline) AddKernelDrops(n uint64) {
+	p.c.kernelDrops.Add(n)
+}
+
+// Stats returns the counters so far; after Shutdown, the final ones.
+func (p *Pipeline) Stats() Stats {
+	p.exportMu.Lock()
+	defer p.exportMu.Unlock()
+	if p.final != nil {
+		return *p.final
+	}
+	return p.c.load()
+}
+
+// Shutdown stops accepting spans, exports what is queued, shuts the
+// exporter down and logs the final Stats once. Spans still queued when ctx
+// ends are counted as dropped. Later calls return the first call's error.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.shutdownOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+
+		if err := p.bsp.Shutdown(ctx); err != nil {
+			p.shutdownErr = fmt.Errorf("shutting down span export: %w", err)
+		}
+
+		p.exportMu.Lock()
+		s := p.c.load()
+		s.Dropped += uint64(max(p.queued.Load(), 0))
+		p.final = &s
+		p.exportMu.Unlock()
+
+		if s.lossy() {
+			p.log.Info("span pipeline stopped with losses", s.keysAndValues()...)
+		} else {
+			p.log.V(1).Info("span pipeline stopped", s.keysAndValues()...)
+		}
+	})
+	return p.shutdownErr
+}

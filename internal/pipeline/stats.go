@@ -1,0 +1,69 @@
+package pipeline
+
+import "sync/atomic"
+
+// Stats counts what went through a Pipeline. Every record is one of Spans,
+// DecodeErrors or UnknownKinds; every span is one of Exported,
+// ExportErrors, Dropped, or still queued.
+type Stats struct {
+	Events       uint64 // records handled
+	Spans        uint64 // spans decoded from records
+	DecodeErrors uint64 // records a decoder rejected (short, garbage, invalid IDs)
+	UnknownKinds uint64 // records of a kind no probe registered
+	Dropped      uint64 // spans dropped in user space: queue full, or after Shutdown
+	KernelDrops  uint64 // events BPF could not emit (ring buffer full), from AddKernelDrops
+	Exported     uint64 // spans the exporter accepted
+	ExportErrors uint64 // spans in batches the exporter failed to send
+}
+
+// counters are the live Stats.
+type counters struct {
+	events, spans, decodeErrors, unknownKinds atomic.Uint64
+	dropped, kernelDrops                      atomic.Uint64
+	exported, exportErrors                    atomic.Uint64
+}
+
+func (c *counters) load() Stats {
+	return Stats{
+		Events:       c.events.Load(),
+		Spans:        c.spans.Load(),
+		DecodeErrors: c.decodeErrors.Load(),
+		UnknownKinds: c.unknownKinds.Load(),
+		Dropped:      c.dropped.Load(),
+		KernelDrops:  c.kernelDrops.Load(),
+		Exported:     c.exported.Load(),
+		ExportErrors: c.exportErrors.Load(),
+	}
+}
+
+// keysAndValues renders s for a logr call.
+func (s Stats) keysAndValues() []any {
+	return []any{
+		"events", s.Events,
+		"spans", s.Spans,
+		"decodeErrors", s.DecodeErrors,
+		"unknownKinds", s.UnknownKinds,
+		"dropped", s.Dropped,
+		"kernelDrops", s.KernelDrops,
+		"exported", s.Exported,
+		"exportErrors", s.ExportErrors,
+	}
+}
+
+// lossy reports whether any event or span was lost.
+func (s Stats) lossy() bool {
+	return s.Dropped > 0 || s.KernelDrops > 0 || s.ExportErrors > 0 || s.DecodeErrors > 0 || s.UnknownKinds > 0
+}
+
+// limiter lets the first max occurrences of a problem be logged.
+type limiter struct {
+	n   atomic.Uint64
+	max uint64
+}
+
+// allow counts one occurrence and reports whether to log it, and whether
+// it is the last one logged.
+func (l *limiter) allow() (ok, last bool) {
+	n := l.n.Add(1)
+	return n <= l.max, n == l.max
+}

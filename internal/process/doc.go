@@ -1,0 +1,2 @@
+// Package process finds and reads target processes in /proc.
+package process

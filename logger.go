@@ -1,0 +1,25 @@
+package auto
+
+import (
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/go-logr/logr"
+)
+
+// defaultLogger logs to stderr through log/slog at the OTEL_LOG_LEVEL level
+// (debug, info, warn, error; default info).
+func defaultLogger(level string) logr.Logger {
+	lv := slog.LevelInfo
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn", "warning":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	}
+	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})
+	return logr.FromSlogHandler(h)
+}

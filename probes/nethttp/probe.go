@@ -1,0 +1,92 @@
+package nethttp
+
+import (
+	"github.com/cilium/ebpf"
+
+	"github.com/sonde-go/auto/internal/offsets"
+	"github.com/sonde-go/auto/internal/pipeline"
+	"github.com/sonde-go/auto/internal/probe"
+)
+
+const (
+	serverSymbol = "net/http.serverHandler.ServeHTTP"
+	// EventServer is the event kind of server spans (EVENT_HTTP_SERVER).
+	EventServer = 1
+)
+
+func field(s, n string) offsets.Field { return offsets.Field{Struct: s, Name: n} }
+
+var (
+	reqMethod     = field("net/http.Request", "Method")
+	reqURL        = field("net/http.Request", "URL")
+	reqProtoMajor = field("net/http.Request", "ProtoMajor")
+	reqProtoMinor = field("net/http.Request", "ProtoMinor")
+	reqHeader     = field("net/http.Request", "Header")
+	reqHost       = field("net/http.Request", "Host")
+	reqRemoteAddr = field("net/http.Request", "RemoteAddr")
+	reqTLS        = field("net/http.Request", "TLS")
+	reqCtx        = field("net/http.Request", "ctx")
+	reqPattern    = field("net/http.Request", "Pattern") // Go 1.23+
+	urlPath       = field("net/url.URL", "Path")
+	respStatus    = field("net/http.response", "status")
+	h2RWState     = field("net/http.http2responseWriter", "rws")
+	h2RWSStatus   = field("net/http.http2responseWriterState", "status")
+)
+
+// Server instruments the net/http server.
+type Server struct{}
+
+// Name implements probe.Probe.
+func (Server) Name() string { return "net/http server" }
+
+// Library implements probe.Probe.
+func (Server) Library() string { return "std" }
+
+// Spec implements probe.Probe.
+func (Server) Spec() (*ebpf.CollectionSpec, error) { return loadServer() }
+
+// Hooks implements probe.Probe.
+func (Server) Hooks() []probe.Hook {
+	return []probe.Hook{{Symbol: serverSymbol, Entry: "server_entry", Return: "server_return"}}
+}
+
+// Fields implements probe.Probe.
+func (Server) Fields() (required, optional []offsets.Field) {
+	return []offsets.Field{reqMethod, reqURL, reqProtoMajor, reqProtoMinor, reqHeader, reqHost,
+			reqRemoteAddr, reqTLS, reqCtx, urlPath, respStatus},
+		[]offsets.Field{reqPattern, h2RWState, h2RWSStatus}
+}
+
+// Vars implements probe.Probe.
+func (Server) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
+	_, hasPattern := o[reqPattern]
+	vars := []probe.Var{
+		{Name: "req_method_off", Value: o.Get(reqMethod)},
+		{Name: "req_url_off", Value: o.Get(reqURL)},
+		{Name: "req_proto_major_off", Value: o.Get(reqProtoMajor)},
+		{Name: "req_proto_minor_off", Value: o.Get(reqProtoMinor)},
+		{Name: "req_header_off", Value: o.Get(reqHeader)},
+		{Name: "req_host_off", Value: o.Get(reqHost)},
+		{Name: "req_remote_addr_off", Value: o.Get(reqRemoteAddr)},
+		{Name: "req_tls_off", Value: o.Get(reqTLS)},
+		{Name: "req_ctx_off", Value: o.Get(reqCtx)},
+		{Name: "req_has_pattern", Value: hasPattern},
+		{Name: "req_pattern_off", Value: o.Get(reqPattern)},
+		{Name: "url_path_off", Value: o.Get(urlPath)},
+		{Name: "response_status_off", Value: o.Get(respStatus)},
+		{Name: "itab_h1_response", Value: t.Itab("*net/http.response", "net/http.ResponseWriter")},
+	}
+	if _, ok := o[h2RWState]; ok {
+		vars = append(vars,
+			probe.Var{Name: "h2_rw_rws_off", Value: o.Get(h2RWState)},
+			probe.Var{Name: "h2_rws_status_off", Value: o.Get(h2RWSStatus)},
+			probe.Var{Name: "itab_h2_response", Value: t.Itab("*net/http.http2responseWriter", "net/http.ResponseWriter")},
+		)
+	}
+	return vars, nil
+}
+
+// Decoders implements probe.Probe.
+func (Server) Decoders(*probe.Target) map[uint32]pipeline.Decoder {
+	return map[uint32]pipeline.Decoder{EventServer: decodeServer}
+}

@@ -1,0 +1,163 @@
+//go:build ignore
+
+// net/http server spans: serverHandler.ServeHTTP, entry and every return.
+#include "sonde/event.h"
+#include "sonde/header.h"
+#include "sonde/traceparent.h"
+
+// Field offsets, set by the loader from the target's DWARF.
+volatile const u64 req_method_off = 0;
+volatile const u64 req_url_off = 0;
+volatile const u64 req_proto_major_off = 0;
+volatile const u64 req_proto_minor_off = 0;
+volatile const u64 req_header_off = 0;
+volatile const u64 req_host_off = 0;
+volatile const u64 req_remote_addr_off = 0;
+volatile const u64 req_tls_off = 0;
+volatile const u64 req_ctx_off = 0;
+volatile const bool req_has_pattern = false; // Request.Pattern: Go 1.23+
+volatile const u64 req_pattern_off = 0;
+volatile const u64 url_path_off = 0;
+volatile const u64 response_status_off = 0;
+volatile const u64 h2_rw_rws_off = 0;
+volatile const u64 h2_rws_status_off = 0;
+// Runtime addresses of the ResponseWriter itabs of *http.response and
+// *http.http2responseWriter, to read the status code.
+volatile const u64 itab_h1_response = 0;
+volatile const u64 itab_h2_response = 0;
+
+struct http_server_event {
+	struct event_header hdr;
+	u64 status;
+	u32 path_len; // length in the target; > sizeof(path)-1 means truncated
+	u8 proto_major;
+	u8 proto_minor;
+	u8 tls;
+	u8 pad;
+	u8 method[16];
+	u8 path[256];
+	u8 route[128];
+	u8 host[128];
+	u8 remote[64];
+	u8 user_agent[128];
+};
+
+struct server_inflight {
+	struct http_server_event ev;
+	struct span_activation act;
+	struct header_values hv;
+	u64 req;
+	struct go_iface rw;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, u32);
+	__type(value, struct server_inflight);
+	__uint(max_entries, 1);
+} server_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u64); // goroutine ID
+	__type(value, struct server_inflight);
+	__uint(max_entries, MAX_INFLIGHT);
+} server_inflight SEC(".maps");
+
+// Force the event type into BTF for bpf2go -type.
+const struct http_server_event *unused_http_server_event __attribute__((unused));
+
+SEC("uprobe/serverHandler_ServeHTTP")
+int server_entry(struct pt_regs *ctx)
+{
+	u64 goid = goroutine_id(ctx);
+	u32 zero = 0;
+	struct server_inflight *f = bpf_map_lookup_elem(&server_scratch, &zero);
+	if (!f || !goid)
+		return 0;
+	// The scratch slot holds the previous event: reset what is not always
+	// written below (every string read NUL-terminates its buffer).
+	f->hv.traceparent_len = 0;
+	f->hv.user_agent_len = 0;
+	f->hv.user_agent[0] = 0;
+	f->hv.slots_seen = 0;
+	f->ev.hdr.flags = 0;
+	f->ev.hdr.end_ns = 0;
+	f->ev.hdr.parent_remote = 0;
+	f->ev.status = 0;
+	f->ev.path_len = 0;
+	f->ev.path[0] = 0;
+	f->ev.route[0] = 0;
+
+	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
+	// sh is one word (srv *Server), rw two, req one.
+	u64 req = go_arg(ctx, 4);
+	f->rw.tab = go_arg(ctx, 2);
+	f->rw.data = go_arg(ctx, 3);
+	f->req = req;
+
+	struct http_server_event *ev = &f->ev;
+	ev->hdr.kind = EVENT_HTTP_SERVER;
+	ev->hdr.start_ns = bpf_ktime_get_ns();
+
+	read_go_string_at(ev->method, req + req_method_off);
+	u64 url = read_u64(req + req_url_off);
+	if (url) {
+		struct go_string p = {};
+		bpf_probe_read_user(&p, sizeof(p), (void *)(url + url_path_off));
+		ev->path_len = p.len;
+		read_go_string(ev->path, p.ptr, p.len);
+	}
+	read_go_string_at(ev->host, req + req_host_off);
+	read_go_string_at(ev->remote, req + req_remote_addr_off);
+	ev->proto_major = read_u64(req + req_proto_major_off);
+	ev->proto_minor = read_u64(req + req_proto_minor_off);
+	ev->tls = read_u64(req + req_tls_off) != 0;
+
+	read_headers(read_u64(req + req_header_off), &f->hv);
+	__builtin_memcpy(ev->user_agent, f->hv.user_agent, sizeof(ev->user_agent));
+
+	if (parse_traceparent(f->hv.traceparent, f->hv.traceparent_len, &ev->hdr.parent)) {
+		ev->hdr.parent_remote = 1;
+		new_span(&ev->hdr.sc, &ev->hdr.parent);
+	} else {
+		__builtin_memset(&ev->hdr.parent, 0, sizeof(ev->hdr.parent));
+		new_span(&ev->hdr.sc, NULL);
+	}
+
+	struct go_iface rctx = {};
+	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
+	span_activate(&f->act, rctx.data, goid, &ev->hdr.sc);
+
+	if (bpf_map_update_elem(&server_inflight, &goid, f, BPF_ANY) != 0) {
+		count(COUNTER_INFLIGHT_FULL);
+		span_deactivate(&f->act);
+	}
+	return 0;
+}
+
+SEC("uprobe/serverHandler_ServeHTTP_return")
+int server_return(struct pt_regs *ctx)
+{
+	u64 goid = goroutine_id(ctx);
+	struct server_inflight *f = bpf_map_lookup_elem(&server_inflight, &goid);
+	if (!f)
+		return 0;
+	struct http_server_event *ev = &f->ev;
+	ev->hdr.end_ns = bpf_ktime_get_ns();
+
+	if (f->rw.tab && f->rw.tab == itab_h1_response) {
+		ev->status = read_u64(f->rw.data + response_status_off);
+	} else if (f->rw.tab && f->rw.tab == itab_h2_response) {
+		u64 rws = read_u64(f->rw.data + h2_rw_rws_off);
+		if (rws)
+			ev->status = read_u64(rws + h2_rws_status_off);
+	}
+	if (req_has_pattern)
+		read_go_string_at(ev->route, f->req + req_pattern_off);
+
+	emit(ev, sizeof(*ev));
+	span_deactivate(&f->act);
+	bpf_map_delete_elem(&server_inflight, &goid);
+	return 0;
+}

@@ -1,0 +1,162 @@
+package nethttp_test
+
+import (
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/otlptest"
+)
+
+const (
+	callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	callerSpan  = "00f067aa0ba902b7"
+)
+
+// request sends one request and returns the status code.
+func request(t *testing.T, method, url string, hdr map[string]string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func byPath(spans []otlptest.Span) map[string]otlptest.Span {
+	m := map[string]otlptest.Span{}
+	for _, s := range spans {
+		m[s.Str("url.path")] = s
+	}
+	return m
+}
+
+func TestServerSpans(t *testing.T) {
+	e2etest.RequireRoot(t)
+	bin := e2etest.Build(t, "testdata/server")
+	proc := e2etest.Start(t, bin, "OTEL_SERVICE_NAME=fixture-server")
+	rcv := otlptest.Start(t)
+	e2etest.Instrument(t, proc.Cmd.Process.Pid, rcv)
+
+	base := "http://" + proc.Addr
+	_, portStr, _ := net.SplitHostPort(proc.Addr)
+	port, _ := strconv.Atoi(portStr)
+
+	if c := request(t, "GET", base+"/hello/world?x=1", map[string]string{
+		"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01",
+		"User-Agent":  "sonde-e2e/1.0",
+	}); c != 200 {
+		t.Fatalf("status %d", c)
+	}
+	request(t, "GET", base+"/hello/malformed", map[string]string{"traceparent": "00-" + callerTrace + "-zz" + callerSpan[2:] + "-01"})
+	request(t, "GET", base+"/fail", nil)
+	request(t, "POST", base+"/items/7/a/b", nil)
+	request(t, "GET", base+"/silent", nil)
+	// More than eight headers: the header map is no longer one group.
+	many := map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"}
+	for i := range 12 {
+		many["X-Filler-"+strconv.Itoa(i)] = "v"
+	}
+	request(t, "GET", base+"/hello/many", many)
+
+	spans := byPath(rcv.WaitSpans(t, 6, 20*time.Second))
+
+	ok := spans["/hello/world"]
+	checkServer(t, ok, "GET /hello/{name}", "GET", "/hello/{name}", 200, port)
+	if got := ok.TraceID.String(); got != callerTrace {
+		t.Errorf("trace ID %s, want the caller's %s", got, callerTrace)
+	}
+	if got := ok.ParentID.String(); got != callerSpan {
+		t.Errorf("parent %s, want the caller's span %s", got, callerSpan)
+	}
+	if got := ok.Str("user_agent.original"); got != "sonde-e2e/1.0" {
+		t.Errorf("user_agent.original %q", got)
+	}
+	if ok.Resource["service.name"] != "fixture-server" {
+		t.Errorf("service.name %v, want the target's OTEL_SERVICE_NAME", ok.Resource["service.name"])
+	}
+	for _, k := range []string{"process.pid", "process.executable.path", "process.runtime.version", "telemetry.distro.name"} {
+		if ok.Resource[k] == nil {
+			t.Errorf("resource lacks %s", k)
+		}
+	}
+	if !strings.HasSuffix(ok.Scope, "/probes/nethttp") {
+		t.Errorf("scope %q", ok.Scope)
+	}
+
+	bad := spans["/hello/malformed"]
+	checkServer(t, bad, "GET /hello/{name}", "GET", "/hello/{name}", 200, port)
+	if bad.TraceID.String() == callerTrace || !bad.ParentID.IsEmpty() {
+		t.Errorf("malformed traceparent: trace %s parent %s, want a new root", bad.TraceID, bad.ParentID)
+	}
+
+	fail := spans["/fail"]
+	checkServer(t, fail, "GET /fail", "GET", "/fail", 500, port)
+	if fail.StatusCode != ptrace.StatusCodeError || fail.Str("error.type") != "500" {
+		t.Errorf("/fail: status %v error.type %q, want Error and 500", fail.StatusCode, fail.Str("error.type"))
+	}
+
+	checkServer(t, spans["/items/7/a/b"], "POST /items/{id}/{rest...}", "POST", "/items/{id}/{rest...}", 201, port)
+	checkServer(t, spans["/silent"], "GET /silent", "GET", "/silent", 200, port)
+
+	m := spans["/hello/many"]
+	if m.TraceID.String() != callerTrace || m.ParentID.String() != callerSpan {
+		t.Errorf("traceparent among 13 headers not found: trace %s parent %s", m.TraceID, m.ParentID)
+	}
+}
+
+func checkServer(t *testing.T, s otlptest.Span, name, method, route string, status, port int) {
+	t.Helper()
+	if s.Name != name {
+		t.Errorf("name %q, want %q", s.Name, name)
+	}
+	if s.Kind != ptrace.SpanKindServer {
+		t.Errorf("%s: kind %v", name, s.Kind)
+	}
+	if s.SpanID.IsEmpty() || s.TraceID.IsEmpty() {
+		t.Errorf("%s: empty IDs", name)
+	}
+	if !s.End.After(s.Start) || s.End.Sub(s.Start) > 10*time.Second || time.Since(s.Start) > time.Minute {
+		t.Errorf("%s: times %v .. %v", name, s.Start, s.End)
+	}
+	want := map[string]any{
+		"http.request.method":       method,
+		"http.route":                route,
+		"http.response.status_code": int64(status),
+		"url.scheme":                "http",
+		"server.address":            "127.0.0.1",
+		"server.port":               int64(port),
+		"network.peer.address":      "127.0.0.1",
+		"network.protocol.version":  "1.1",
+	}
+	for k, v := range want {
+		if s.Attrs[k] != v {
+			t.Errorf("%s: %s = %v (%T), want %v", name, k, s.Attrs[k], s.Attrs[k], v)
+		}
+	}
+	if p, _ := s.Attrs["network.peer.port"].(int64); p <= 0 {
+		t.Errorf("%s: network.peer.port %v", name, s.Attrs["network.peer.port"])
+	}
+	if status < 500 && s.StatusCode == ptrace.StatusCodeError {
+		t.Errorf("%s: status Error for %d", name, status)
+	}
+}
+
+var _ = hex.EncodeToString
