@@ -11,6 +11,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -76,6 +77,15 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 	if err != nil {
 		return nil, err
 	}
+	target.Settings = probe.Settings{
+		IncludeDBStatement: cfg.includeDBStatement,
+		DBStatementRaw:     cfg.dbStatementRaw,
+		ParseDBStatement:   cfg.parseDBStatement,
+		GlobalAuto:         cfg.globalAuto,
+	}
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.V(1).Info("OpenTelemetry SDK error", "error", err.Error())
+	}))
 	inst := &Instrumentation{cfg: cfg, log: log, target: target}
 	res, err := inst.resource(ctx)
 	if err != nil {

@@ -43,7 +43,7 @@ type config struct {
 	includeDBStatement bool
 	dbStatementRaw     bool
 	parseDBStatement   bool
-	globalAuto         bool // switch on the OTel global tracer's auto path
+	globalAuto         bool    // switch on the OTel global tracer's auto path
 	problems           []error // invalid environment values, reported at start
 }
 

@@ -20,8 +20,18 @@ type Target struct {
 	Bias   uint64      // runtime address minus link-time address (PIE)
 	Facts  *kernel.Facts
 	Logger logr.Logger
+	// Settings are the user's switches that change what probes record.
+	Settings Settings
 
 	syms map[string]uint64 // symbol table, read on first use
+}
+
+// Settings are the user's switches that change what probes record.
+type Settings struct {
+	IncludeDBStatement bool // add db.query.text
+	DBStatementRaw     bool // keep literals in db.query.text
+	ParseDBStatement   bool // name database spans "{operation} {table}"
+	GlobalAuto         bool // switch on the OTel global tracer's auto path
 }
 
 // NewTarget opens the executable of pid and reads what probes need.
