@@ -47,7 +47,7 @@ type Instrumentation struct {
 
 // allProbes lists every probe Sonde has.
 func allProbes() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}}
+	return []probe.Probe{nethttp.Server{}, nethttp.Client{}}
 }
 
 // NewInstrumentation finds the target (waiting for it when an executable

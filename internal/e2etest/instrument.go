@@ -2,10 +2,13 @@ package e2etest
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/go-logr/logr/testr"
 
 	"github.com/sonde-go/auto"
@@ -67,4 +70,36 @@ func cut(kv string) (string, string, bool) {
 		}
 	}
 	return kv, "", false
+}
+
+// LogCapture is a logger that also keeps every line for assertions.
+type LogCapture struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// Logger returns a logger writing to t and to c.
+func (c *LogCapture) Logger(t testing.TB) logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		c.mu.Lock()
+		c.lines = append(c.lines, args)
+		c.mu.Unlock()
+		t.Log(args)
+	}, funcr.Options{Verbosity: 1})
+}
+
+// Contains reports whether a logged line contains all of parts.
+func (c *LogCapture) Contains(parts ...string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+next:
+	for _, l := range c.lines {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -2,6 +2,9 @@ package probe
 
 import (
 	"reflect"
+	"strings"
+
+	"github.com/cilium/ebpf"
 
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 
@@ -48,4 +51,32 @@ func scopeOf(p Probe) instrumentation.Scope {
 		t = t.Elem()
 	}
 	return instrumentation.Scope{Name: t.PkgPath(), Version: version.Sonde}
+}
+
+// InFlight counts the entries of the correlation maps and of every
+// probe's in-flight map: all are empty when no span is in progress.
+func (m *Manager) InFlight() map[string]int {
+	out := map[string]int{}
+	countMap := func(name string, mp *ebpf.Map) {
+		n := 0
+		var k uint64
+		it := mp.Iterate()
+		for it.Next(&k, nil) {
+			n++
+		}
+		out[name] = n
+	}
+	for _, name := range []string{"spans_by_ctx", "spans_by_goroutine"} {
+		if mp := m.shared[name]; mp != nil {
+			countMap(name, mp)
+		}
+	}
+	for _, c := range m.colls {
+		for name, mp := range c.Maps {
+			if strings.HasSuffix(name, "_inflight") {
+				countMap(name, mp)
+			}
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package probe
 import (
 	"debug/dwarf"
 	"fmt"
+	"strings"
 
 	"github.com/go-logr/logr"
 
@@ -23,7 +24,8 @@ type Target struct {
 	// Settings are the user's switches that change what probes record.
 	Settings Settings
 
-	syms map[string]uint64 // symbol table, read on first use
+	syms  map[string]uint64 // symbol table, read on first use
+	itabs map[uint64]string // runtime itab address -> concrete type
 }
 
 // Settings are the user's switches that change what probes record.
@@ -62,15 +64,7 @@ func (t *Target) Close() error { return t.Bin.Close() }
 // Symbol returns the runtime address of a symbol of the symbol table (data
 // symbols such as itabs included), and false when it is absent.
 func (t *Target) Symbol(names ...string) (uint64, bool) {
-	if t.syms == nil {
-		t.syms = map[string]uint64{}
-		syms, _ := t.Bin.ELF().Symbols() // none when stripped
-		for _, s := range syms {
-			if s.Value != 0 {
-				t.syms[s.Name] = s.Value
-			}
-		}
-	}
+	t.readSymbols()
 	for _, n := range names {
 		if v, ok := t.syms[n]; ok {
 			return v + t.Bias, true
@@ -85,4 +79,33 @@ func (t *Target) Symbol(names ...string) (uint64, bool) {
 func (t *Target) Itab(typ, iface string) uint64 {
 	a, _ := t.Symbol("go:itab."+typ+","+iface, "go.itab."+typ+","+iface)
 	return a
+}
+
+func (t *Target) readSymbols() {
+	if t.syms != nil {
+		return
+	}
+	t.syms = map[string]uint64{}
+	t.itabs = map[uint64]string{}
+	syms, _ := t.Bin.ELF().Symbols() // none when stripped
+	for _, s := range syms {
+		if s.Value == 0 {
+			continue
+		}
+		t.syms[s.Name] = s.Value
+		for _, prefix := range []string{"go:itab.", "go.itab."} {
+			if rest, ok := strings.CutPrefix(s.Name, prefix); ok {
+				if typ, _, ok := strings.Cut(rest, ","); ok {
+					t.itabs[s.Value+t.Bias] = typ
+				}
+			}
+		}
+	}
+}
+
+// ItabType returns the concrete type of the itab at runtime address addr
+// (e.g. "*net.OpError"), or "" when unknown (stripped binary).
+func (t *Target) ItabType(addr uint64) string {
+	t.readSymbols()
+	return t.itabs[addr]
 }

@@ -44,12 +44,14 @@ type serverServerInflight struct {
 	_   structs.HostLayout
 	Ev  serverHttpServerEvent
 	Act struct {
-		_       structs.HostLayout
-		CtxKey  uint64
-		Goid    uint64
-		Prev    serverSpanContext
-		HadPrev uint8
-		Pad     [7]uint8
+		_          structs.HostLayout
+		CtxKey     uint64
+		Goid       uint64
+		Prev       serverSpanContext
+		CtxPrev    serverSpanContext
+		HadPrev    uint8
+		HadCtxPrev uint8
+		Pad        [6]uint8
 	}
 	Hv struct {
 		_              structs.HostLayout

@@ -125,9 +125,11 @@ static __always_inline void new_span(struct span_context *sc,
 struct span_activation {
 	u64 ctx_key;
 	u64 goid;
-	struct span_context prev; // the goroutine's span before this one
+	struct span_context prev;     // the goroutine's span before this one
+	struct span_context ctx_prev; // the span ctx_key held before this one
 	u8 had_prev;
-	u8 pad[7];
+	u8 had_ctx_prev;
+	u8 pad[6];
 };
 
 // span_activate makes sc the active span of ctx_key (if not 0) and of the
@@ -139,10 +141,19 @@ static __always_inline void span_activate(struct span_activation *a, u64 ctx_key
 	a->ctx_key = ctx_key;
 	a->goid = goid;
 	a->had_prev = 0;
-	if (ctx_key &&
-	    bpf_map_update_elem(&spans_by_ctx, &ctx_key, sc, BPF_ANY) != 0) {
-		count(COUNTER_CTX_MAP_FULL);
-		a->ctx_key = 0;
+	a->had_ctx_prev = 0;
+	if (ctx_key) {
+		// Another span may live in the same context (a child called
+		// with its parent's ctx): keep it to restore on deactivation.
+		struct span_context *old = bpf_map_lookup_elem(&spans_by_ctx, &ctx_key);
+		if (old) {
+			a->ctx_prev = *old;
+			a->had_ctx_prev = 1;
+		}
+		if (bpf_map_update_elem(&spans_by_ctx, &ctx_key, sc, BPF_ANY) != 0) {
+			count(COUNTER_CTX_MAP_FULL);
+			a->ctx_key = 0;
+		}
 	}
 	if (!goid)
 		return;
@@ -160,7 +171,9 @@ static __always_inline void span_activate(struct span_activation *a, u64 ctx_key
 // span_deactivate undoes span_activate.
 static __always_inline void span_deactivate(struct span_activation *a)
 {
-	if (a->ctx_key)
+	if (a->ctx_key && a->had_ctx_prev)
+		bpf_map_update_elem(&spans_by_ctx, &a->ctx_key, &a->ctx_prev, BPF_ANY);
+	else if (a->ctx_key)
 		bpf_map_delete_elem(&spans_by_ctx, &a->ctx_key);
 	if (!a->goid)
 		return;

@@ -1,0 +1,133 @@
+//go:build ignore
+
+// net/http client spans: (*Transport).roundTrip, entry and every return.
+#include "sonde/event.h"
+
+// Field offsets, set by the loader from the target's DWARF.
+volatile const u64 req_method_off = 0;
+volatile const u64 req_url_off = 0;
+volatile const u64 req_ctx_off = 0;
+volatile const u64 url_scheme_off = 0;
+volatile const u64 url_host_off = 0;
+volatile const u64 url_path_off = 0;
+volatile const u64 url_raw_query_off = 0;
+volatile const u64 resp_status_code_off = 0;
+volatile const u64 resp_proto_major_off = 0;
+volatile const u64 resp_proto_minor_off = 0;
+
+struct http_client_event {
+	struct event_header hdr;
+	u64 status;
+	u64 err_tab; // itab of the returned error; 0 when nil
+	u32 path_len;
+	u32 query_len;
+	u8 proto_major;
+	u8 proto_minor;
+	u8 pad[6];
+	u8 method[16];
+	u8 scheme[16];
+	u8 host[128];
+	u8 path[256];
+	u8 query[256];
+};
+
+struct client_inflight {
+	struct http_client_event ev;
+	struct span_activation act;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, u32);
+	__type(value, struct client_inflight);
+	__uint(max_entries, 1);
+} client_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u64); // goroutine ID
+	__type(value, struct client_inflight);
+	__uint(max_entries, MAX_INFLIGHT);
+} client_inflight SEC(".maps");
+
+const struct http_client_event *unused_http_client_event __attribute__((unused));
+
+SEC("uprobe/Transport_roundTrip")
+int client_entry(struct pt_regs *ctx)
+{
+	u64 goid = goroutine_id(ctx);
+	u32 zero = 0;
+	struct client_inflight *f = bpf_map_lookup_elem(&client_scratch, &zero);
+	if (!f || !goid)
+		return 0;
+	struct http_client_event *ev = &f->ev;
+	ev->hdr.kind = EVENT_HTTP_CLIENT;
+	ev->hdr.flags = 0;
+	ev->hdr.end_ns = 0;
+	ev->hdr.parent_remote = 0;
+	ev->status = 0;
+	ev->err_tab = 0;
+	ev->path_len = 0;
+	ev->query_len = 0;
+	ev->proto_major = 0;
+	ev->proto_minor = 0;
+	ev->scheme[0] = ev->host[0] = ev->path[0] = ev->query[0] = 0;
+	ev->hdr.start_ns = bpf_ktime_get_ns();
+
+	// (*Transport).roundTrip(t *Transport, req *Request)
+	u64 req = go_arg(ctx, 2);
+	read_go_string_at(ev->method, req + req_method_off);
+	u64 url = read_u64(req + req_url_off);
+	if (url) {
+		struct go_string p = {};
+		read_go_string_at(ev->scheme, url + url_scheme_off);
+		read_go_string_at(ev->host, url + url_host_off);
+		bpf_probe_read_user(&p, sizeof(p), (void *)(url + url_path_off));
+		ev->path_len = p.len;
+		read_go_string(ev->path, p.ptr, p.len);
+		bpf_probe_read_user(&p, sizeof(p), (void *)(url + url_raw_query_off));
+		ev->query_len = p.len;
+		read_go_string(ev->query, p.ptr, p.len);
+	}
+
+	struct go_iface rctx = {};
+	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
+	if (find_parent(rctx, goid, &ev->hdr.parent))
+		new_span(&ev->hdr.sc, &ev->hdr.parent);
+	else {
+		__builtin_memset(&ev->hdr.parent, 0, sizeof(ev->hdr.parent));
+		new_span(&ev->hdr.sc, NULL);
+	}
+	// Not registered under req's context: that context belongs to the
+	// caller (often the server span's), and the transport's own work
+	// happens on other goroutines.
+	span_activate(&f->act, 0, goid, &ev->hdr.sc);
+	if (bpf_map_update_elem(&client_inflight, &goid, f, BPF_ANY) != 0) {
+		count(COUNTER_INFLIGHT_FULL);
+		span_deactivate(&f->act);
+	}
+	return 0;
+}
+
+SEC("uprobe/Transport_roundTrip_return")
+int client_return(struct pt_regs *ctx)
+{
+	u64 goid = goroutine_id(ctx);
+	struct client_inflight *f = bpf_map_lookup_elem(&client_inflight, &goid);
+	if (!f)
+		return 0;
+	struct http_client_event *ev = &f->ev;
+	ev->hdr.end_ns = bpf_ktime_get_ns();
+	// Results: (*Response, error) in the first three result registers.
+	u64 resp = go_arg(ctx, 1);
+	ev->err_tab = go_arg(ctx, 2);
+	if (resp && !ev->err_tab) {
+		ev->status = read_u64(resp + resp_status_code_off);
+		ev->proto_major = read_u64(resp + resp_proto_major_off);
+		ev->proto_minor = read_u64(resp + resp_proto_minor_off);
+	}
+	emit(ev, sizeof(*ev));
+	span_deactivate(&f->act);
+	bpf_map_delete_elem(&client_inflight, &goid);
+	return 0;
+}

@@ -1,0 +1,36 @@
+package auto
+
+import "github.com/sonde-go/auto/internal/probe"
+
+// Stats is a snapshot of what an Instrumentation has done.
+type Stats struct {
+	Events       uint64 // ring buffer records read
+	Spans        uint64 // spans decoded
+	Exported     uint64 // spans the exporter accepted
+	Dropped      uint64 // spans dropped because the export queue was full
+	KernelDrops  uint64 // events lost in BPF because the ring buffer was full
+	ExportErrors uint64 // spans in failed exports
+	DecodeErrors uint64 // records that could not be decoded
+	// Overflows counts BPF map overflows by what overflowed.
+	Overflows map[string]uint64
+	// InFlight counts the entries of the BPF correlation and in-flight
+	// maps; all return to zero when no span is in progress.
+	InFlight map[string]int
+}
+
+// Stats returns counters of the pipeline and of the BPF side.
+func (i *Instrumentation) Stats() Stats {
+	ps := i.pl.Stats()
+	s := Stats{
+		Events: ps.Events, Spans: ps.Spans, Exported: ps.Exported, Dropped: ps.Dropped,
+		KernelDrops: ps.KernelDrops, ExportErrors: ps.ExportErrors, DecodeErrors: ps.DecodeErrors,
+		Overflows: map[string]uint64{},
+	}
+	if i.mgr != nil {
+		for k, v := range i.mgr.Counters() {
+			s.Overflows[probe.CounterNames[k]] = v
+		}
+		s.InFlight = i.mgr.InFlight()
+	}
+	return s
+}
