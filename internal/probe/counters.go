@@ -60,8 +60,9 @@ func (m *Manager) InFlight() map[string]int {
 	countMap := func(name string, mp *ebpf.Map) {
 		n := 0
 		var k uint64
+		v := make([]byte, mp.ValueSize())
 		it := mp.Iterate()
-		for it.Next(&k, nil) {
+		for it.Next(&k, v) {
 			n++
 		}
 		out[name] = n

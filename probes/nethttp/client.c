@@ -36,12 +36,15 @@ struct client_inflight {
 	struct span_activation act;
 };
 
+// All zeros, never written: the initial value of an in-flight entry. The
+// entry is built in place in the hash map, never in a per-CPU scratch
+// slot, which another task preempting this one on the same CPU could reuse.
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, u32);
 	__type(value, struct client_inflight);
 	__uint(max_entries, 1);
-} client_scratch SEC(".maps");
+} client_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -57,21 +60,18 @@ int client_entry(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
 	u32 zero = 0;
-	struct client_inflight *f = bpf_map_lookup_elem(&client_scratch, &zero);
-	if (!f || !goid)
+	struct client_inflight *z = bpf_map_lookup_elem(&client_zero, &zero);
+	if (!z || !goid)
+		return 0;
+	if (bpf_map_update_elem(&client_inflight, &goid, z, BPF_ANY) != 0) {
+		count(COUNTER_INFLIGHT_FULL);
+		return 0;
+	}
+	struct client_inflight *f = bpf_map_lookup_elem(&client_inflight, &goid);
+	if (!f)
 		return 0;
 	struct http_client_event *ev = &f->ev;
 	ev->hdr.kind = EVENT_HTTP_CLIENT;
-	ev->hdr.flags = 0;
-	ev->hdr.end_ns = 0;
-	ev->hdr.parent_remote = 0;
-	ev->status = 0;
-	ev->err_tab = 0;
-	ev->path_len = 0;
-	ev->query_len = 0;
-	ev->proto_major = 0;
-	ev->proto_minor = 0;
-	ev->scheme[0] = ev->host[0] = ev->path[0] = ev->query[0] = 0;
 	ev->hdr.start_ns = bpf_ktime_get_ns();
 
 	// (*Transport).roundTrip(t *Transport, req *Request)
@@ -102,10 +102,6 @@ int client_entry(struct pt_regs *ctx)
 	// caller (often the server span's), and the transport's own work
 	// happens on other goroutines.
 	span_activate(&f->act, 0, goid, &ev->hdr.sc);
-	if (bpf_map_update_elem(&client_inflight, &goid, f, BPF_ANY) != 0) {
-		count(COUNTER_INFLIGHT_FULL);
-		span_deactivate(&f->act);
-	}
 	return 0;
 }
 

@@ -66,7 +66,7 @@ type clientSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	clientMapClientInflight        = "client_inflight"
-	clientMapClientScratch         = "client_scratch"
+	clientMapClientZero            = "client_zero"
 	clientMapCounters              = "counters"
 	clientMapEvents                = "events"
 	clientMapSpansByCtx            = "spans_by_ctx"
@@ -143,7 +143,7 @@ type clientProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type clientMapSpecs struct {
 	ClientInflight   *ebpf.MapSpec `ebpf:"client_inflight"`
-	ClientScratch    *ebpf.MapSpec `ebpf:"client_scratch"`
+	ClientZero       *ebpf.MapSpec `ebpf:"client_zero"`
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
@@ -194,7 +194,7 @@ func (o *clientObjects) Close() error {
 // It can be passed to loadClientObjects or ebpf.CollectionSpec.LoadAndAssign.
 type clientMaps struct {
 	ClientInflight   *ebpf.Map `ebpf:"client_inflight"`
-	ClientScratch    *ebpf.Map `ebpf:"client_scratch"`
+	ClientZero       *ebpf.Map `ebpf:"client_zero"`
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
@@ -204,7 +204,7 @@ type clientMaps struct {
 func (m *clientMaps) Close() error {
 	return _ClientClose(
 		m.ClientInflight,
-		m.ClientScratch,
+		m.ClientZero,
 		m.Counters,
 		m.Events,
 		m.SpansByCtx,

@@ -50,12 +50,15 @@ struct server_inflight {
 	struct go_iface rw;
 };
 
+// All zeros, never written: the initial value of an in-flight entry. The
+// entry is built in place in the hash map, never in a per-CPU scratch
+// slot, which another task preempting this one on the same CPU could reuse.
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, u32);
 	__type(value, struct server_inflight);
 	__uint(max_entries, 1);
-} server_scratch SEC(".maps");
+} server_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -72,23 +75,16 @@ int server_entry(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
 	u32 zero = 0;
-	struct server_inflight *f = bpf_map_lookup_elem(&server_scratch, &zero);
-	if (!f || !goid)
+	struct server_inflight *z = bpf_map_lookup_elem(&server_zero, &zero);
+	if (!z || !goid)
 		return 0;
-	// The scratch slot holds the previous event: reset what is not always
-	// written below (every string read NUL-terminates its buffer).
-	f->hv.traceparent_len = 0;
-	f->hv.user_agent_len = 0;
-	f->hv.user_agent[0] = 0;
-	f->hv.slots_seen = 0;
-	f->ev.hdr.flags = 0;
-	f->ev.hdr.end_ns = 0;
-	f->ev.hdr.parent_remote = 0;
-	f->ev.status = 0;
-	f->ev.path_len = 0;
-	f->ev.path[0] = 0;
-	f->ev.route[0] = 0;
-
+	if (bpf_map_update_elem(&server_inflight, &goid, z, BPF_ANY) != 0) {
+		count(COUNTER_INFLIGHT_FULL);
+		return 0;
+	}
+	struct server_inflight *f = bpf_map_lookup_elem(&server_inflight, &goid);
+	if (!f)
+		return 0;
 	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
 	// sh is one word (srv *Server), rw two, req one.
 	u64 req = go_arg(ctx, 4);
@@ -129,10 +125,6 @@ int server_entry(struct pt_regs *ctx)
 	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
 	span_activate(&f->act, rctx.data, goid, &ev->hdr.sc);
 
-	if (bpf_map_update_elem(&server_inflight, &goid, f, BPF_ANY) != 0) {
-		count(COUNTER_INFLIGHT_FULL);
-		span_deactivate(&f->act);
-	}
 	return 0;
 }
 

@@ -83,7 +83,7 @@ const (
 	serverMapCounters              = "counters"
 	serverMapEvents                = "events"
 	serverMapServerInflight        = "server_inflight"
-	serverMapServerScratch         = "server_scratch"
+	serverMapServerZero            = "server_zero"
 	serverMapSpansByCtx            = "spans_by_ctx"
 	serverMapSpansByGoroutine      = "spans_by_goroutine"
 	serverProgServerEntry          = "server_entry"
@@ -174,7 +174,7 @@ type serverMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	ServerInflight   *ebpf.MapSpec `ebpf:"server_inflight"`
-	ServerScratch    *ebpf.MapSpec `ebpf:"server_scratch"`
+	ServerZero       *ebpf.MapSpec `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -239,7 +239,7 @@ type serverMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
 	ServerInflight   *ebpf.Map `ebpf:"server_inflight"`
-	ServerScratch    *ebpf.Map `ebpf:"server_scratch"`
+	ServerZero       *ebpf.Map `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -249,7 +249,7 @@ func (m *serverMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.ServerInflight,
-		m.ServerScratch,
+		m.ServerZero,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)
