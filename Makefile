@@ -25,3 +25,6 @@ test:
 lint:
 	gofmt -l $$(git ls-files '*.go') | grep . && exit 1 || true
 	go vet ./...
+
+# The kernel matrix (make kernels, make test-kernels): see mk/kernels.mk.
+include mk/kernels.mk

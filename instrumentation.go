@@ -21,7 +21,7 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/internal/process"
 	"github.com/sonde-go/auto/internal/version"
-	"github.com/sonde-go/auto/probes/nethttp"
+	"github.com/sonde-go/auto/probes"
 )
 
 // Version is Sonde's version.
@@ -43,11 +43,6 @@ type Instrumentation struct {
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// allProbes lists every probe Sonde has.
-func allProbes() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}, nethttp.Client{}}
 }
 
 // NewInstrumentation finds the target (waiting for it when an executable
@@ -184,7 +179,7 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	i.mgr = mgr
 	i.log.Info("target", "pid", i.target.PID, "go", i.target.Bin.GoVersion(), "pie", i.target.Bin.PIE(),
 		"symtab", i.target.Bin.HasSymtab(), "dwarf", i.target.DWARF != nil)
-	err = mgr.Load(allProbes(), i.pl)
+	err = mgr.Load(probes.All(), i.pl)
 	for _, st := range mgr.Statuses() {
 		if st.Loaded {
 			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links, "uprobe_multi", st.Multi)

@@ -34,6 +34,7 @@ struct http_client_event {
 struct client_inflight {
 	struct http_client_event ev;
 	struct span_activation act;
+	u64 req;
 };
 
 // All zeros, never written: the initial value of an in-flight entry. The
@@ -63,6 +64,10 @@ int client_entry(struct pt_regs *ctx)
 	struct client_inflight *z = bpf_map_lookup_elem(&client_zero, &zero);
 	if (!z || !goid)
 		return 0;
+	u64 req = go_arg(ctx, 2);
+	struct client_inflight *cur = bpf_map_lookup_elem(&client_inflight, &goid);
+	if (cur && cur->req == req)
+		return 0; // the same call again, after morestack grew the stack
 	if (bpf_map_update_elem(&client_inflight, &goid, z, BPF_ANY) != 0) {
 		count(COUNTER_INFLIGHT_FULL);
 		return 0;
@@ -70,12 +75,12 @@ int client_entry(struct pt_regs *ctx)
 	struct client_inflight *f = bpf_map_lookup_elem(&client_inflight, &goid);
 	if (!f)
 		return 0;
+	f->req = req;
 	struct http_client_event *ev = &f->ev;
 	ev->hdr.kind = EVENT_HTTP_CLIENT;
 	ev->hdr.start_ns = bpf_ktime_get_ns();
 
 	// (*Transport).roundTrip(t *Transport, req *Request)
-	u64 req = go_arg(ctx, 2);
 	read_go_string_at(ev->method, req + req_method_off);
 	u64 url = read_u64(req + req_url_off);
 	if (url) {

@@ -26,6 +26,7 @@ type clientClientInflight struct {
 		HadCtxPrev uint8
 		Pad        [6]uint8
 	}
+	Req uint64
 }
 
 type clientHttpClientEvent struct {

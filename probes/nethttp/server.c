@@ -78,6 +78,10 @@ int server_entry(struct pt_regs *ctx)
 	struct server_inflight *z = bpf_map_lookup_elem(&server_zero, &zero);
 	if (!z || !goid)
 		return 0;
+	u64 req = go_arg(ctx, 4);
+	struct server_inflight *cur = bpf_map_lookup_elem(&server_inflight, &goid);
+	if (cur && cur->req == req)
+		return 0; // the same call again, after morestack grew the stack
 	if (bpf_map_update_elem(&server_inflight, &goid, z, BPF_ANY) != 0) {
 		count(COUNTER_INFLIGHT_FULL);
 		return 0;
@@ -87,7 +91,6 @@ int server_entry(struct pt_regs *ctx)
 		return 0;
 	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
 	// sh is one word (srv *Server), rw two, req one.
-	u64 req = go_arg(ctx, 4);
 	f->rw.tab = go_arg(ctx, 2);
 	f->rw.data = go_arg(ctx, 3);
 	f->req = req;

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	sondeprobes "github.com/sonde-go/auto/probes"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
+
+	"github.com/sonde-go/auto/internal/binary"
+	"github.com/sonde-go/auto/internal/kernel"
+	"github.com/sonde-go/auto/internal/probe"
+	"github.com/sonde-go/auto/internal/process"
+)
+
+// checkReport is everything `sonde check` prints.
+type checkReport struct {
+	facts    *kernel.Facts
+	path     string // executable, as given or as the process sees it
+	pid      int    // 0 with --exe
+	running  []int  // with --exe: processes running it
+	bin      binInfo
+	libs     []string // libraries the probes care about, in probe order
+	statuses []probe.Status
+}
+
+// binInfo is what the report says of the binary.
+type binInfo struct {
+	goVersion string
+	arch      string
+	pie       bool
+	symtab    bool
+	dwarf     bool
+	modules   map[string]string
+}
+
+// check is `sonde check`.
+func check(inv invocation, stdout, stderr io.Writer) int {
+	log := logr.Discard()
+	if inv.verbose {
+		log = newLogger(stderr, slog.LevelDebug)
+	}
+	// The kernel feature probes load small BPF objects: older kernels
+	// count them against RLIMIT_MEMLOCK.
+	if err := kernel.RemoveMemlock(); err != nil {
+		log.V(1).Info("raising memlock limit", "error", err.Error())
+	}
+	r, err := inspect(inv, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "sonde check: %v\n", err)
+		return exitError
+	}
+	if err := r.write(stdout); err != nil {
+		fmt.Fprintf(stderr, "sonde check: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// inspect opens the target and asks the probe manager what would attach.
+func inspect(inv invocation, log logr.Logger) (*checkReport, error) {
+	r := &checkReport{pid: inv.pid, path: inv.exe}
+	var t *probe.Target
+	var err error
+	if inv.pid != 0 {
+		if !process.Alive(inv.pid) {
+			return nil, fmt.Errorf("no running process with pid %d", inv.pid)
+		}
+		if r.path, err = process.ExePath(inv.pid); err != nil {
+			return nil, err
+		}
+		t, err = probe.NewTarget(inv.pid, log)
+	} else {
+		t, err = exeTarget(inv.exe, log)
+		pids, _ := process.FindExe(inv.exe)
+		r.running = slices.DeleteFunc(pids, func(pid int) bool { return pid == os.Getpid() })
+	}
+	if errors.Is(err, binary.ErrNotGo) {
+		return nil, fmt.Errorf("%s is not a Go executable", r.path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	r.facts = t.Facts
+	r.bin = binInfo{
+		goVersion: t.Bin.GoVersion(),
+		arch:      t.Bin.Arch(),
+		pie:       t.Bin.PIE(),
+		symtab:    t.Bin.HasSymtab(),
+		dwarf:     t.DWARF != nil,
+		modules:   t.Bin.Modules(),
+	}
+	probes := sondeprobes.All()
+	for _, p := range probes {
+		if !slices.Contains(r.libs, p.Library()) {
+			r.libs = append(r.libs, p.Library())
+		}
+	}
+	mgr, err := probe.NewManager(t)
+	if err != nil {
+		return nil, err
+	}
+	r.statuses = mgr.Check(probes)
+	return r, nil
+}
+
+// exeTarget describes an executable that need not be running. Addresses
+// are link-time ones (no load bias), which is all a check needs.
+func exeTarget(path string, log logr.Logger) (*probe.Target, error) {
+	bin, err := binary.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	t := &probe.Target{Exe: path, Bin: bin, Facts: kernel.Detect(), Logger: log}
+	if d, err := bin.DWARF(); err == nil {
+		t.DWARF = d
+	}
+	return t, nil
+}
+
+// write prints the report as aligned text.
+func (r *checkReport) write(w io.Writer) error {
+	var t table
+	f := r.facts
+
+	t.section("Kernel")
+	t.row("release", f.Release)
+	t.row("lockdown", f.Lockdown)
+	t.row("bpf_probe_write_user", yesNo(f.WriteUser))
+	t.row("uprobe_multi", yesNo(f.UprobeMulti))
+	t.row("ring buffer", yesNo(f.RingBuf))
+	t.row("BTF", yesNo(f.BTF))
+
+	t.section("Privileges")
+	t.row("capabilities", fmt.Sprintf("%d effective", len(f.Caps.Names())))
+	t.row("used by sonde", capsText(f.Caps))
+	multi, perf := attachPrivileges(f)
+	t.row("uprobe_multi links", yesNo(multi))
+	t.row("perf-event uprobes", yesNo(perf))
+
+	t.section("Binary " + r.path)
+	switch {
+	case r.pid != 0:
+		t.row("process", fmt.Sprintf("pid %d", r.pid))
+	case len(r.running) > 0:
+		t.row("process", "running as pid "+joinInts(r.running))
+	default:
+		t.row("process", "not running (link-time addresses)")
+	}
+	t.row("Go", r.bin.goVersion)
+	t.row("arch", r.bin.arch)
+	t.row("PIE", yes(r.bin.pie))
+	t.row("symbol table", yes(r.bin.symtab)+symtabNote(r.bin.symtab))
+	t.row("DWARF", yes(r.bin.dwarf)+dwarfNote(r.bin.dwarf))
+	shown := 0
+	for _, lib := range r.libs {
+		switch v, ok := r.bin.modules[lib]; {
+		case lib == "std":
+			t.row("std", r.bin.goVersion)
+		case ok:
+			t.row(lib, v)
+			shown++
+		default:
+			t.row(lib, "not linked")
+		}
+	}
+	t.row("other modules", fmt.Sprint(len(r.bin.modules)-shown))
+
+	t.section("Probes")
+	attaching := 0
+	for _, st := range r.statuses {
+		version := st.Version
+		if version == "" {
+			version = "-"
+		}
+		t.row(st.Probe, st.Library+" "+version, probeVerdict(st))
+		if st.Err == nil {
+			attaching++
+		}
+	}
+	if err := t.write(w); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", r.summary(attaching))
+	return err
+}
+
+// summary is the last line: the overall verdict.
+func (r *checkReport) summary(attaching int) string {
+	multi, perf := attachPrivileges(r.facts)
+	switch {
+	case r.facts.RingBuf != nil:
+		return "sonde cannot run here: BPF ring buffers are not available (kernel 5.8+ needed)"
+	case multi != nil && perf != nil:
+		return "sonde cannot attach here: run as root, or with CAP_BPF+CAP_PERFMON (kernel 6.6+) or CAP_SYS_ADMIN"
+	}
+	return fmt.Sprintf("%d of %d probes would attach", attaching, len(r.statuses))
+}
+
+// attachPrivileges says whether each attach method is usable: uprobe_multi
+// links need kernel support and CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN);
+// perf-event uprobes need CAP_SYS_ADMIN.
+func attachPrivileges(f *kernel.Facts) (multi, perf error) {
+	admin := f.Caps.Has(unix.CAP_SYS_ADMIN)
+	switch {
+	case f.UprobeMulti != nil:
+		multi = errors.New("not supported by the kernel")
+	case !admin && !(f.Caps.Has(unix.CAP_BPF) && f.Caps.Has(unix.CAP_PERFMON)):
+		multi = errors.New("needs CAP_BPF and CAP_PERFMON")
+	}
+	if !admin {
+		perf = errors.New("needs CAP_SYS_ADMIN")
+	}
+	return multi, perf
+}
+
+// probeVerdict says whether a checked probe would attach and why not.
+func probeVerdict(st probe.Status) string {
+	switch {
+	case st.Err == nil:
+		return "would attach"
+	case errors.Is(st.Err, probe.ErrNotLinked):
+		return "not applicable: library not in the binary"
+	}
+	return "would not attach: " + st.Err.Error()
+}
+
+// sondeCaps are the capabilities that change what Sonde can do: loading
+// BPF and attaching uprobes (bpf, perfmon, sys_admin), reading other users'
+// processes (sys_ptrace), raising RLIMIT_MEMLOCK on kernels before 5.11
+// (sys_resource).
+var sondeCaps = []int{unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE, unix.CAP_SYS_RESOURCE}
+
+// capsText lists which of sondeCaps are held and which are missing.
+func capsText(c kernel.Caps) string {
+	var held, missing []string
+	for _, n := range sondeCaps {
+		name := kernel.Caps{Effective: 1 << uint(n)}.Names()[0]
+		if c.Has(n) {
+			held = append(held, name)
+		} else {
+			missing = append(missing, name)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return strings.Join(held, ", ")
+	case len(held) == 0:
+		return "none (missing: " + strings.Join(missing, ", ") + ")"
+	}
+	return strings.Join(held, ", ") + " (missing: " + strings.Join(missing, ", ") + ")"
+}
+
+func symtabNote(has bool) string {
+	if has {
+		return ""
+	}
+	return " (stripped: functions found through .gopclntab)"
+}
+
+func dwarfNote(has bool) string {
+	if has {
+		return ""
+	}
+	return " (built with -ldflags=-w: struct offsets unknown)"
+}
+
+func yesNo(err error) string {
+	if err == nil {
+		return "yes"
+	}
+	return "no: " + err.Error()
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
+}

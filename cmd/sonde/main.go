@@ -1,0 +1,41 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/sonde-go/auto"
+)
+
+func main() {
+	os.Exit(sonde(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// sonde runs the command line args and returns the exit code.
+func sonde(args []string, stdout, stderr io.Writer) int {
+	inv, err := parseArgs(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "sonde: %v\nRun 'sonde help' for usage.\n", err)
+		return exitUsage
+	}
+	switch inv.command {
+	case cmdVersion:
+		fmt.Fprintf(stdout, "sonde %s (%s %s/%s)\n", auto.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	case cmdRun:
+		return runProgram(inv.argv, inv.verbose, stderr)
+	case cmdCheck:
+		return check(inv, stdout, stderr)
+	case cmdDemo:
+		return demo(inv.verbose, stdout, stderr)
+	}
+	return agent(inv.verbose, stderr)
+}

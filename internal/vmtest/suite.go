@@ -1,0 +1,22 @@
+package vmtest
+
+// Suite is the list of test binaries that the kernel matrix (make
+// test-kernels, TestKernels) runs on every kernel. Add a probe package here
+// once its tests run in the VM: their fixtures must come prebuilt through
+// TestBinary.Builds or Files (there is no go command in the VM).
+var Suite = []TestBinary{
+	{
+		Package: "./internal/vmtest/selftest",
+		Args:    []string{"-test.v", "-test.count=1"},
+	},
+	{
+		// Loads and attaches both net/http probes (perf-event uprobes on
+		// 6.1, uprobe_multi on 6.12) and checks their spans end to end.
+		Package: "./probes/nethttp",
+		Args:    []string{"-test.v", "-test.count=1", "-test.short", "-test.run", "TestServerSpans|TestClientSpansNest|TestClientLoad"},
+		Builds: map[string]string{
+			"server": "./probes/nethttp/testdata/server",
+			"fanout": "./probes/nethttp/testdata/fanout",
+		},
+	},
+}

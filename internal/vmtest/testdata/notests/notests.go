@@ -1,0 +1,2 @@
+// Package notests is a package without tests, for TestBuildInitrdRejects.
+package notests

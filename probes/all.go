@@ -1,0 +1,13 @@
+// Package probes lists every library Sonde instruments; each subpackage
+// owns one library (BPF C, generated objects, Go side).
+package probes
+
+import (
+	"github.com/sonde-go/auto/internal/probe"
+	"github.com/sonde-go/auto/probes/nethttp"
+)
+
+// All returns every probe, in load order.
+func All() []probe.Probe {
+	return []probe.Probe{nethttp.Server{}, nethttp.Client{}}
+}
