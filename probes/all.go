@@ -4,10 +4,11 @@ package probes
 
 import (
 	"github.com/sonde-go/auto/internal/probe"
+	"github.com/sonde-go/auto/probes/databasesql"
 	"github.com/sonde-go/auto/probes/nethttp"
 )
 
 // All returns every probe, in load order.
 func All() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}, nethttp.Client{}}
+	return []probe.Probe{nethttp.Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}}
 }

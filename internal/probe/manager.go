@@ -14,7 +14,7 @@ import (
 
 // Shared map names: every probe's C includes the same definitions and the
 // manager makes all probes use one instance of each.
-var sharedMaps = []string{"events", "spans_by_ctx", "spans_by_goroutine", "counters"}
+var sharedMaps = []string{"events", "spans_by_ctx", "spans_by_goroutine", "counters", "spans_by_request"}
 
 // Status says what happened to one probe.
 type Status struct {

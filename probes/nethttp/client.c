@@ -2,6 +2,7 @@
 
 // net/http client spans: (*Transport).roundTrip, entry and every return.
 #include "sonde/event.h"
+#include "sonde/request.h"
 
 // Field offsets, set by the loader from the target's DWARF.
 volatile const u64 req_method_off = 0;
@@ -107,6 +108,8 @@ int client_entry(struct pt_regs *ctx)
 	// caller (often the server span's), and the transport's own work
 	// happens on other goroutines.
 	span_activate(&f->act, 0, goid, &ev->hdr.sc);
+	// For the propagation probe, which runs on the transport's writeLoop.
+	bpf_map_update_elem(&spans_by_request, &req, &ev->hdr.sc, BPF_ANY);
 	return 0;
 }
 
@@ -129,6 +132,7 @@ int client_return(struct pt_regs *ctx)
 	}
 	emit(ev, sizeof(*ev));
 	span_deactivate(&f->act);
+	bpf_map_delete_elem(&spans_by_request, &f->req);
 	bpf_map_delete_elem(&client_inflight, &goid);
 	return 0;
 }

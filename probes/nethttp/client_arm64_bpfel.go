@@ -72,6 +72,7 @@ const (
 	clientMapEvents                = "events"
 	clientMapSpansByCtx            = "spans_by_ctx"
 	clientMapSpansByGoroutine      = "spans_by_goroutine"
+	clientMapSpansByRequest        = "spans_by_request"
 	clientProgClientEntry          = "client_entry"
 	clientProgClientReturn         = "client_return"
 	clientVarG_goidOff             = "g_goid_off"
@@ -149,6 +150,7 @@ type clientMapSpecs struct {
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
+	SpansByRequest   *ebpf.MapSpec `ebpf:"spans_by_request"`
 }
 
 // clientVariableSpecs contains global variables before they are loaded into the kernel.
@@ -200,6 +202,7 @@ type clientMaps struct {
 	Events           *ebpf.Map `ebpf:"events"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
+	SpansByRequest   *ebpf.Map `ebpf:"spans_by_request"`
 }
 
 func (m *clientMaps) Close() error {
@@ -210,6 +213,7 @@ func (m *clientMaps) Close() error {
 		m.Events,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
+		m.SpansByRequest,
 	)
 }
 
