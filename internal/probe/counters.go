@@ -67,7 +67,7 @@ func (m *Manager) InFlight() map[string]int {
 		}
 		out[name] = n
 	}
-	for _, name := range []string{"spans_by_ctx", "spans_by_goroutine"} {
+	for _, name := range []string{"spans_by_ctx", "spans_by_goroutine", "spans_by_request"} {
 		if mp := m.shared[name]; mp != nil {
 			countMap(name, mp)
 		}

@@ -13,10 +13,11 @@ var Suite = []TestBinary{
 		// Loads and attaches both net/http probes (perf-event uprobes on
 		// 6.1, uprobe_multi on 6.12) and checks their spans end to end.
 		Package: "./probes/nethttp",
-		Args:    []string{"-test.v", "-test.count=1", "-test.short", "-test.run", "TestServerSpans|TestClientSpansNest|TestClientLoad"},
+		Args:    []string{"-test.v", "-test.count=1", "-test.short", "-test.run", "TestServerSpans|TestClientSpansNest|TestClientLoad|TestInject"},
 		Builds: map[string]string{
-			"server": "./probes/nethttp/testdata/server",
-			"fanout": "./probes/nethttp/testdata/fanout",
+			"server":    "./probes/nethttp/testdata/server",
+			"fanout":    "./probes/nethttp/testdata/fanout",
+			"propagate": "./probes/nethttp/testdata/propagate",
 		},
 	},
 }

@@ -36,6 +36,7 @@ struct client_inflight {
 	struct http_client_event ev;
 	struct span_activation act;
 	u64 req;
+	u64 url;
 };
 
 // All zeros, never written: the initial value of an in-flight entry. The
@@ -109,7 +110,8 @@ int client_entry(struct pt_regs *ctx)
 	// happens on other goroutines.
 	span_activate(&f->act, 0, goid, &ev->hdr.sc);
 	// For the propagation probe, which runs on the transport's writeLoop.
-	bpf_map_update_elem(&spans_by_request, &req, &ev->hdr.sc, BPF_ANY);
+	f->url = url;
+	request_span_set(req, url, &ev->hdr.sc);
 	return 0;
 }
 
@@ -132,7 +134,7 @@ int client_return(struct pt_regs *ctx)
 	}
 	emit(ev, sizeof(*ev));
 	span_deactivate(&f->act);
-	bpf_map_delete_elem(&spans_by_request, &f->req);
+	request_span_clear(f->req, f->url, &ev->hdr.sc);
 	bpf_map_delete_elem(&client_inflight, &goid);
 	return 0;
 }

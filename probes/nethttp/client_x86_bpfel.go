@@ -27,6 +27,7 @@ type clientClientInflight struct {
 		Pad        [6]uint8
 	}
 	Req uint64
+	Url uint64
 }
 
 type clientHttpClientEvent struct {

@@ -1,0 +1,139 @@
+//go:build ignore
+
+// Outgoing trace context propagation for the net/http client, by writing a
+// traceparent header line into the transport's write buffer with
+// bpf_probe_write_user. Loaded only where the kernel allows that helper.
+//
+// (*Request).write runs on the connection's writeLoop goroutine: its entry
+// remembers the request on that goroutine. The first Header.writeSubset on
+// the same goroutine is the one for the request's own headers: its entry
+// appends "Traceparent: 00-<trace>-<span>-01\r\n" to the *bufio.Writer
+// the headers are written to, just before them.
+#include "sonde/event.h"
+#include "sonde/header.h"
+#include "sonde/request.h"
+
+// Field offsets, set by the loader from the target's DWARF.
+volatile const u64 req_header_off = 0;
+volatile const u64 req_url_off = 0;
+volatile const u64 bufio_writer_buf_off = 0;
+volatile const u64 bufio_writer_n_off = 0;
+// Runtime address of the io.Writer itab of *bufio.Writer.
+volatile const u64 itab_bufio_writer = 0;
+
+#define TRACEPARENT_LINE_LEN 70 // "Traceparent: " + 55 + "\r\n"
+
+struct inject_inflight {
+	u64 req;
+	u64 url;
+	struct header_values hv;
+};
+
+// All zeros, never written: the initial value of an in-flight entry.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, u32);
+	__type(value, struct inject_inflight);
+	__uint(max_entries, 1);
+} inject_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u64); // goroutine ID of the writeLoop
+	__type(value, struct inject_inflight);
+	__uint(max_entries, MAX_INFLIGHT);
+} inject_inflight SEC(".maps");
+
+struct inject_line {
+	u8 b[TRACEPARENT_LINE_LEN];
+};
+
+static const char hexdigits[16] = "0123456789abcdef";
+
+static __always_inline void put_hex(u8 *dst, const u8 *src, int n)
+{
+	for (int i = 0; i < n; i++) {
+		dst[2 * i] = hexdigits[(src[i] >> 4) & 0xf];
+		dst[2 * i + 1] = hexdigits[src[i] & 0xf];
+	}
+}
+
+// format_line writes the whole header line for sc into l.
+static __always_inline void format_line(struct inject_line *l,
+					const struct span_context *sc)
+{
+	__builtin_memcpy(l->b, "Traceparent: 00-", 16);
+	put_hex(l->b + 16, sc->trace_id, 16);
+	l->b[48] = '-';
+	put_hex(l->b + 49, sc->span_id, 8);
+	__builtin_memcpy(l->b + 65, "-01\r\n", 5);
+}
+
+SEC("uprobe/Request_write")
+int inject_request(struct pt_regs *ctx)
+{
+	u64 goid = goroutine_id(ctx);
+	u32 zero = 0;
+	struct inject_inflight *z = bpf_map_lookup_elem(&inject_zero, &zero);
+	if (!z || !goid)
+		return 0;
+	// (*Request).write(r *Request, w io.Writer, usingProxy bool, ...)
+	u64 req = go_arg(ctx, 1);
+	u64 url = read_u64(req + req_url_off);
+	if (!request_span(req, url)) {
+		// Not a request of a client span (e.g. the app's own r.Write).
+		bpf_map_delete_elem(&inject_inflight, &goid);
+		return 0;
+	}
+	if (bpf_map_update_elem(&inject_inflight, &goid, z, BPF_ANY) != 0) {
+		count(COUNTER_INFLIGHT_FULL);
+		return 0;
+	}
+	struct inject_inflight *f = bpf_map_lookup_elem(&inject_inflight, &goid);
+	if (!f)
+		return 0;
+	read_headers(read_u64(req + req_header_off), &f->hv);
+	if (f->hv.traceparent_len > 0) {
+		// The app propagates itself: never send a second traceparent.
+		bpf_map_delete_elem(&inject_inflight, &goid);
+		return 0;
+	}
+	f->req = req;
+	f->url = url;
+	return 0;
+}
+
+SEC("uprobe/Header_writeSubset")
+int inject_headers(struct pt_regs *ctx)
+{
+	u64 goid = goroutine_id(ctx);
+	struct inject_inflight *f = bpf_map_lookup_elem(&inject_inflight, &goid);
+	if (!f)
+		return 0;
+	u64 req = f->req, url = f->url;
+	// Only the first writeSubset after (*Request).write: the request's
+	// own headers. Later ones (extra headers, trailers) are left alone.
+	bpf_map_delete_elem(&inject_inflight, &goid);
+
+	// Header.writeSubset(h Header, w io.Writer, ...): w is (tab, data).
+	if (go_arg(ctx, 2) != itab_bufio_writer || !itab_bufio_writer)
+		return 0;
+	u64 bw = go_arg(ctx, 3);
+	struct span_context *sc = request_span(req, url);
+	if (!sc || !bw)
+		return 0;
+	struct go_slice buf = {};
+	s64 n = 0;
+	if (bpf_probe_read_user(&buf, sizeof(buf), (void *)(bw + bufio_writer_buf_off)) ||
+	    bpf_probe_read_user(&n, sizeof(n), (void *)(bw + bufio_writer_n_off)))
+		return 0;
+	if (!buf.ptr || n < 0 || n + TRACEPARENT_LINE_LEN > buf.len)
+		return 0; // no room: the request goes out without the header
+	struct inject_line l;
+	format_line(&l, sc);
+	if (bpf_probe_write_user((void *)(buf.ptr + n), l.b, TRACEPARENT_LINE_LEN))
+		return 0;
+	n += TRACEPARENT_LINE_LEN;
+	bpf_probe_write_user((void *)(bw + bufio_writer_n_off), &n, sizeof(n));
+	return 0;
+}
