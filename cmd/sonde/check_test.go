@@ -116,7 +116,9 @@ func TestInspectExe(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 	for _, st := range r.statuses {
-		if st.Library == "std" && st.Err != nil {
+		// The net/http span probes apply to any binary linking net/http;
+		// others may not (database/sql absent, write_user under lockdown).
+		if (st.Probe == "net/http server" || st.Probe == "net/http client") && st.Err != nil {
 			t.Errorf("%s would not attach to a test binary: %v", st.Probe, st.Err)
 		}
 	}

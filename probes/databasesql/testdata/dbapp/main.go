@@ -104,6 +104,25 @@ func run() error {
 		var n int
 		return conn.QueryRowContext(r.Context(), "SELECT count(*) FROM "+table).Scan(&n)
 	})
+	handle("/fanout", func(r *http.Request) error {
+		// Concurrent siblings sharing the request's context.
+		errs := make(chan error, 4)
+		for i := range 4 {
+			go func() {
+				rows, err := db.QueryContext(r.Context(), "SELECT name FROM "+table+" WHERE id = $1", i)
+				if err == nil {
+					err = drain(rows)
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	handle("/error", func(r *http.Request) error {
 		rows, err := db.QueryContext(r.Context(), "SELECT * FROM no_such_table_"+table)
 		if err != nil {
