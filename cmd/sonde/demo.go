@@ -100,6 +100,10 @@ func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error 
 		auto.WithEnv(),
 		auto.WithServiceName("todo"),
 		auto.WithTraceExporter(col),
+		// Show the statements (literals masked) and name database spans
+		// "{operation} {table}", as the article's trace does.
+		auto.WithDBStatement(true, false),
+		auto.WithParseDBStatement(true),
 		auto.WithLogger(newLogger(stderr, level)),
 	}
 	var sess *session

@@ -30,15 +30,18 @@ func TestDemo(t *testing.T) {
 		"  GET /todos/{id}  [server]  ",
 		"url.path=/todos/999  http.response.status_code=404",
 		"DELETE /todos/{id}  [server]  ",
+		"SELECT todos  [client]  ",
+		"INSERT todos  [client]  ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 	m := regexp.MustCompile(`(?m)^(\d+) traces, (\d+) spans$`).FindStringSubmatch(out)
-	if m == nil || m[1] != "6" {
-		// Six requests, none with an incoming trace context: six traces
-		// (more spans once database probes exist).
-		t.Errorf("summary %q, want 6 traces:\n%s", m, out)
+	if m == nil || m[1] != "7" {
+		// Six requests, none with an incoming trace context: six traces,
+		// plus the todo's startup CREATE TABLE (Sonde attaches before
+		// main runs).
+		t.Errorf("summary %q, want 7 traces:\n%s", m, out)
 	}
 }

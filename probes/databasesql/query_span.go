@@ -1,0 +1,126 @@
+package databasesql
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sonde-go/auto/internal/bpf"
+	"github.com/sonde-go/auto/internal/pipeline"
+)
+
+// Sizes of the event (the statement's bytes follow it) and of the BPF
+// statement copy (QUERY_MAX).
+const (
+	eventSize = int(unsafe.Sizeof(queryDbQueryEvent{}))
+	queryMax  = len(queryDbInflight{}.Query)
+)
+
+// What the BPF side read of a returned error (enum err_code_kind).
+const (
+	errCodeString = 1
+	errCodeInt    = 2
+	errCodeU16    = 3
+)
+
+// decoder turns database events into spans for one target.
+type decoder struct {
+	cfg      statementConfig
+	typeOf   func(itab uint64) string // concrete type of an itab; "" unknown
+	fallback string                   // db.system.name when the driver is unknown
+}
+
+// decode turns one event into a CLIENT span.
+func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
+	var ev queryDbQueryEvent
+	if err := pipeline.Decode(raw, &ev); err != nil {
+		return tracetest.SpanStub{}, err
+	}
+	h, _ := bpf.DecodeHeader(raw)
+	s := h.Stub(clk, trace.SpanKindClient)
+
+	system := d.system(ev.DriverTab)
+	attrs := []attribute.KeyValue{semconv.DBSystemNameKey.String(system)}
+	if ev.DsnLen > 0 && int(ev.DsnLen) < len(ev.Dsn) {
+		// A longer DSN was cut and is not parsed.
+		e := parseDSN(system, strings.ToValidUTF8(pipeline.CString(ev.Dsn[:]), ""))
+		if e.database != "" {
+			attrs = append(attrs, semconv.DBNamespace(e.database))
+		}
+		if e.host != "" {
+			attrs = append(attrs, semconv.ServerAddress(e.host))
+			if e.port > 0 {
+				attrs = append(attrs, semconv.ServerPort(e.port))
+			}
+		}
+	}
+
+	n := max(min(int(ev.QueryLen), queryMax, len(raw)-eventSize), 0)
+	truncated := int(ev.QueryLen) > n
+	info := d.cfg.describe(statementText(raw[eventSize:eventSize+n], truncated), truncated, system)
+	attrs = append(attrs, info.attrs...)
+
+	if ev.ErrTab != 0 {
+		code := errorCode(&ev)
+		typ := code
+		if code != "" {
+			attrs = append(attrs, semconv.DBResponseStatusCode(code))
+		} else if typ = d.typeOf(ev.ErrTab); typ == "" {
+			typ = semconv.ErrorTypeOther.Value.AsString()
+		}
+		attrs = append(attrs, semconv.ErrorTypeKey.String(typ))
+		s.Status = sdktrace.Status{Code: codes.Error}
+	}
+	s.Name = info.name
+	if s.Name == "" {
+		s.Name = system
+	}
+	s.Attributes = attrs
+	return s, nil
+}
+
+// statementText returns the statement as valid UTF-8 (OTLP requires it):
+// a character cut by the copy limit is dropped, other invalid bytes are
+// replaced.
+func statementText(b []byte, truncated bool) string {
+	if truncated {
+		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+			if utf8.RuneStart(b[i]) {
+				if !utf8.FullRune(b[i:]) {
+					b = b[:i]
+				}
+				break
+			}
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// system returns db.system.name for the driver or connector itab.
+func (d *decoder) system(tab uint64) string {
+	if tab != 0 {
+		if s, ok := systemOfType(d.typeOf(tab)); ok {
+			return s
+		}
+	}
+	return d.fallback
+}
+
+// errorCode returns the database's status code read from the error, or "".
+func errorCode(ev *queryDbQueryEvent) string {
+	switch ev.ErrKind {
+	case errCodeString:
+		return strings.ToValidUTF8(pipeline.CString(ev.ErrCode[:]), "")
+	case errCodeInt, errCodeU16:
+		return strconv.FormatInt(ev.ErrNum, 10)
+	}
+	return ""
+}

@@ -1,0 +1,3 @@
+module example.com/fakedb
+
+go 1.19
