@@ -7,9 +7,6 @@ import (
 	"github.com/sonde-go/auto/internal/pipeline"
 )
 
-// HeaderSize is the size of the header every event starts with.
-const HeaderSize = 80
-
 // Header is the header every event starts with (struct event_header).
 type Header = SondeEventHeader
 

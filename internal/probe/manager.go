@@ -30,12 +30,12 @@ type Status struct {
 
 // Manager loads probes into one target and holds what it loaded.
 type Manager struct {
-	t       *Target
-	shared  map[string]*ebpf.Map
-	colls   []*ebpf.Collection
-	links   []link.Link
-	exe     *link.Executable
-	statuse []Status
+	t        *Target
+	shared   map[string]*ebpf.Map
+	colls    []*ebpf.Collection
+	links    []link.Link
+	exe      *link.Executable
+	statuses []Status
 }
 
 // NewManager prepares to load probes into t.
@@ -65,14 +65,14 @@ func (m *Manager) Load(probes []Probe, pl *pipeline.Pipeline) error {
 	loaded := 0
 	for _, p := range probes {
 		st := m.loadOne(p, pl)
-		m.statuse = append(m.statuse, st)
+		m.statuses = append(m.statuses, st)
 		if st.Loaded {
 			loaded++
 		}
 	}
 	if loaded == 0 {
 		var reasons []string
-		for _, st := range m.statuse {
+		for _, st := range m.statuses {
 			reasons = append(reasons, fmt.Sprintf("%s: %v", st.Probe, st.Err))
 		}
 		return fmt.Errorf("no probe could be loaded (%s)", strings.Join(reasons, "; "))
@@ -81,7 +81,7 @@ func (m *Manager) Load(probes []Probe, pl *pipeline.Pipeline) error {
 }
 
 // Statuses returns what Load did for each probe.
-func (m *Manager) Statuses() []Status { return m.statuse }
+func (m *Manager) Statuses() []Status { return m.statuses }
 
 // Map returns one of the shared maps ("events", "counters", ...), or nil
 // before a probe is loaded.

@@ -3,6 +3,7 @@
 // database/sql client spans: the Query/Exec methods of DB, Tx, Conn and Stmt,
 // entry and every return. The ctx-less and QueryRow variants call these.
 #include "sonde/event.h"
+#include "sonde/inflight.h"
 
 // Longest statement copied; longer ones are truncated (query_len says by
 // how much) and still reported.
@@ -49,34 +50,15 @@ struct db_query_event {
 };
 
 struct db_inflight {
+	struct inflight_call call; // a: receiver, b: context data pointer
 	struct db_query_event ev;
 	u8 query[QUERY_MAX]; // emitted right after ev, only the bytes copied
 	struct span_activation act;
-	u64 recv; // the call's receiver and context: see the morestack check
-	u64 ctx_data;
 };
 
 _Static_assert(sizeof(struct db_query_event) % 8 == 0, "query follows the event aligned");
 
-// All zeros, never written: the initial value of an in-flight entry, which
-// is built in place in the hash map (a per-CPU scratch slot could be reused
-// by a task preempting this one).
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, u32);
-	__type(value, struct db_inflight);
-	__uint(max_entries, 1);
-} db_zero SEC(".maps");
-
-// Spans in flight by goroutine ID. Not preallocated: the entries are large
-// and there are usually few queries in flight.
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, u64);
-	__type(value, struct db_inflight);
-	__uint(max_entries, MAX_INFLIGHT);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} db_inflight SEC(".maps");
+INFLIGHT_MAPS(db, struct db_inflight, BPF_F_NO_PREALLOC);
 
 // Force the event type into BTF for bpf2go -type.
 const struct db_query_event *unused_db_query_event __attribute__((unused));
@@ -110,26 +92,14 @@ static __always_inline void read_connector(struct db_query_event *ev, u64 db)
 static __always_inline int query_entry(struct pt_regs *ctx, enum recv_kind kind)
 {
 	u64 goid = goroutine_id(ctx);
-	u32 zero = 0;
-	struct db_inflight *z = bpf_map_lookup_elem(&db_zero, &zero);
-	if (!z || !goid)
-		return 0;
 	// All methods take (recv, ctx context.Context, ...): DB, Tx and Conn
 	// then take query string; Stmt keeps its query.
 	u64 recv = go_arg(ctx, 1);
 	struct go_iface cctx = {.tab = go_arg(ctx, 2), .data = go_arg(ctx, 3)};
-	struct db_inflight *cur = bpf_map_lookup_elem(&db_inflight, &goid);
-	if (cur && cur->recv == recv && cur->ctx_data == cctx.data)
-		return 0; // the same call again, after morestack grew the stack
-	if (bpf_map_update_elem(&db_inflight, &goid, z, BPF_ANY) != 0) {
-		count(COUNTER_INFLIGHT_FULL);
-		return 0;
-	}
-	struct db_inflight *f = bpf_map_lookup_elem(&db_inflight, &goid);
+	struct db_inflight *f =
+		inflight_begin(&db_inflight, &db_zero, goid, recv, cctx.data);
 	if (!f)
 		return 0;
-	f->recv = recv;
-	f->ctx_data = cctx.data;
 	struct db_query_event *ev = &f->ev;
 	ev->hdr.kind = EVENT_DB_QUERY;
 	ev->hdr.start_ns = bpf_ktime_get_ns();

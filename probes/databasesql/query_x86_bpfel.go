@@ -14,7 +14,12 @@ import (
 )
 
 type queryDbInflight struct {
-	_     structs.HostLayout
+	_    structs.HostLayout
+	Call struct {
+		_ structs.HostLayout
+		A uint64
+		B uint64
+	}
 	Ev    queryDbQueryEvent
 	Query [4096]uint8
 	Act   struct {
@@ -27,8 +32,6 @@ type queryDbInflight struct {
 		HadCtxPrev uint8
 		Pad        [6]uint8
 	}
-	Recv    uint64
-	CtxData uint64
 }
 
 type queryDbQueryEvent struct {

@@ -2,6 +2,7 @@
 
 // net/http client spans: (*Transport).roundTrip, entry and every return.
 #include "sonde/event.h"
+#include "sonde/inflight.h"
 #include "sonde/request.h"
 
 // Field offsets, set by the loader from the target's DWARF.
@@ -33,28 +34,13 @@ struct http_client_event {
 };
 
 struct client_inflight {
+	struct inflight_call call; // a: req
 	struct http_client_event ev;
 	struct span_activation act;
-	u64 req;
 	u64 url;
 };
 
-// All zeros, never written: the initial value of an in-flight entry. The
-// entry is built in place in the hash map, never in a per-CPU scratch
-// slot, which another task preempting this one on the same CPU could reuse.
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, u32);
-	__type(value, struct client_inflight);
-	__uint(max_entries, 1);
-} client_zero SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, u64); // goroutine ID
-	__type(value, struct client_inflight);
-	__uint(max_entries, MAX_INFLIGHT);
-} client_inflight SEC(".maps");
+INFLIGHT_MAPS(client, struct client_inflight, 0);
 
 const struct http_client_event *unused_http_client_event __attribute__((unused));
 
@@ -62,27 +48,16 @@ SEC("uprobe/Transport_roundTrip")
 int client_entry(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	u32 zero = 0;
-	struct client_inflight *z = bpf_map_lookup_elem(&client_zero, &zero);
-	if (!z || !goid)
-		return 0;
+	// (*Transport).roundTrip(t *Transport, req *Request)
 	u64 req = go_arg(ctx, 2);
-	struct client_inflight *cur = bpf_map_lookup_elem(&client_inflight, &goid);
-	if (cur && cur->req == req)
-		return 0; // the same call again, after morestack grew the stack
-	if (bpf_map_update_elem(&client_inflight, &goid, z, BPF_ANY) != 0) {
-		count(COUNTER_INFLIGHT_FULL);
-		return 0;
-	}
-	struct client_inflight *f = bpf_map_lookup_elem(&client_inflight, &goid);
+	struct client_inflight *f =
+		inflight_begin(&client_inflight, &client_zero, goid, req, 0);
 	if (!f)
 		return 0;
-	f->req = req;
 	struct http_client_event *ev = &f->ev;
 	ev->hdr.kind = EVENT_HTTP_CLIENT;
 	ev->hdr.start_ns = bpf_ktime_get_ns();
 
-	// (*Transport).roundTrip(t *Transport, req *Request)
 	read_go_string_at(ev->method, req + req_method_off);
 	u64 url = read_u64(req + req_url_off);
 	if (url) {
@@ -134,7 +109,7 @@ int client_return(struct pt_regs *ctx)
 	}
 	emit(ev, sizeof(*ev));
 	span_deactivate(&f->act);
-	request_span_clear(f->req, f->url, &ev->hdr.sc);
+	request_span_clear(f->call.a, f->url, &ev->hdr.sc);
 	bpf_map_delete_elem(&client_inflight, &goid);
 	return 0;
 }

@@ -2,6 +2,7 @@ package nethttp
 
 import (
 	"github.com/cilium/ebpf"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/sonde-go/auto/internal/offsets"
 	"github.com/sonde-go/auto/internal/pipeline"
@@ -66,7 +67,7 @@ func (Client) Vars(_ *probe.Target, o offsets.Table) ([]probe.Var, error) {
 
 // Decoders implements probe.Probe.
 func (Client) Decoders(t *probe.Target) map[uint32]pipeline.Decoder {
-	return map[uint32]pipeline.Decoder{EventClient: func(raw []byte, clk *pipeline.Clock) (tracetestSpan, error) {
+	return map[uint32]pipeline.Decoder{EventClient: func(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
 		return decodeClient(raw, clk, t.ItabType)
 	}}
 }

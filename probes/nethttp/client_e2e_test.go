@@ -1,10 +1,8 @@
 package nethttp_test
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,5 +192,4 @@ func TestClientLoad(t *testing.T) {
 		}
 	}
 	t.Logf("stats: %+v", st)
-	fmt.Fprint(io.Discard, strings.TrimSpace(""))
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/sonde-go/auto/internal/pipeline"
 )
 
-type tracetestSpan = tracetest.SpanStub
-
 // decodeClient turns one client event into a CLIENT span. errType names
 // the concrete type of an error from its itab address.
 func decodeClient(raw []byte, clk *pipeline.Clock, errType func(uint64) string) (tracetest.SpanStub, error) {

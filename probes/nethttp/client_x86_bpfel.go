@@ -14,7 +14,12 @@ import (
 )
 
 type clientClientInflight struct {
-	_   structs.HostLayout
+	_    structs.HostLayout
+	Call struct {
+		_ structs.HostLayout
+		A uint64
+		B uint64
+	}
 	Ev  clientHttpClientEvent
 	Act struct {
 		_          structs.HostLayout
@@ -26,7 +31,6 @@ type clientClientInflight struct {
 		HadCtxPrev uint8
 		Pad        [6]uint8
 	}
-	Req uint64
 	Url uint64
 }
 

@@ -10,6 +10,7 @@
 // appends "Traceparent: 00-<trace>-<span>-01\r\n" to the *bufio.Writer
 // the headers are written to, just before them.
 #include "sonde/event.h"
+#include "sonde/inflight.h"
 #include "sonde/header.h"
 #include "sonde/request.h"
 
@@ -24,25 +25,11 @@ volatile const u64 itab_bufio_writer = 0;
 #define TRACEPARENT_LINE_LEN 70 // "Traceparent: " + 55 + "\r\n"
 
 struct inject_inflight {
-	u64 req;
-	u64 url;
+	struct inflight_call call; // a: req, b: req.URL
 	struct header_values hv;
 };
 
-// All zeros, never written: the initial value of an in-flight entry.
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, u32);
-	__type(value, struct inject_inflight);
-	__uint(max_entries, 1);
-} inject_zero SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, u64); // goroutine ID of the writeLoop
-	__type(value, struct inject_inflight);
-	__uint(max_entries, MAX_INFLIGHT);
-} inject_inflight SEC(".maps");
+INFLIGHT_MAPS(inject, struct inject_inflight, 0);
 
 struct inject_line {
 	u8 b[TRACEPARENT_LINE_LEN];
@@ -73,10 +60,6 @@ SEC("uprobe/Request_write")
 int inject_request(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	u32 zero = 0;
-	struct inject_inflight *z = bpf_map_lookup_elem(&inject_zero, &zero);
-	if (!z || !goid)
-		return 0;
 	// (*Request).write(r *Request, w io.Writer, usingProxy bool, ...)
 	u64 req = go_arg(ctx, 1);
 	u64 url = read_u64(req + req_url_off);
@@ -85,11 +68,8 @@ int inject_request(struct pt_regs *ctx)
 		bpf_map_delete_elem(&inject_inflight, &goid);
 		return 0;
 	}
-	if (bpf_map_update_elem(&inject_inflight, &goid, z, BPF_ANY) != 0) {
-		count(COUNTER_INFLIGHT_FULL);
-		return 0;
-	}
-	struct inject_inflight *f = bpf_map_lookup_elem(&inject_inflight, &goid);
+	struct inject_inflight *f =
+		inflight_begin(&inject_inflight, &inject_zero, goid, req, url);
 	if (!f)
 		return 0;
 	read_headers(read_u64(req + req_header_off), &f->hv);
@@ -98,8 +78,6 @@ int inject_request(struct pt_regs *ctx)
 		bpf_map_delete_elem(&inject_inflight, &goid);
 		return 0;
 	}
-	f->req = req;
-	f->url = url;
 	return 0;
 }
 
@@ -110,7 +88,7 @@ int inject_headers(struct pt_regs *ctx)
 	struct inject_inflight *f = bpf_map_lookup_elem(&inject_inflight, &goid);
 	if (!f)
 		return 0;
-	u64 req = f->req, url = f->url;
+	u64 req = f->call.a, url = f->call.b;
 	// Only the first writeSubset after (*Request).write: the request's
 	// own headers. Later ones (extra headers, trailers) are left alone.
 	bpf_map_delete_elem(&inject_inflight, &goid);

@@ -14,10 +14,13 @@ import (
 )
 
 type injectInjectInflight struct {
-	_   structs.HostLayout
-	Req uint64
-	Url uint64
-	Hv  struct {
+	_    structs.HostLayout
+	Call struct {
+		_ structs.HostLayout
+		A uint64
+		B uint64
+	}
+	Hv struct {
 		_              structs.HostLayout
 		Traceparent    [64]uint8
 		UserAgent      [128]uint8

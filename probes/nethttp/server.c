@@ -2,6 +2,7 @@
 
 // net/http server spans: serverHandler.ServeHTTP, entry and every return.
 #include "sonde/event.h"
+#include "sonde/inflight.h"
 #include "sonde/header.h"
 #include "sonde/traceparent.h"
 
@@ -43,29 +44,14 @@ struct http_server_event {
 };
 
 struct server_inflight {
+	struct inflight_call call; // a: req
 	struct http_server_event ev;
 	struct span_activation act;
 	struct header_values hv;
-	u64 req;
 	struct go_iface rw;
 };
 
-// All zeros, never written: the initial value of an in-flight entry. The
-// entry is built in place in the hash map, never in a per-CPU scratch
-// slot, which another task preempting this one on the same CPU could reuse.
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, u32);
-	__type(value, struct server_inflight);
-	__uint(max_entries, 1);
-} server_zero SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, u64); // goroutine ID
-	__type(value, struct server_inflight);
-	__uint(max_entries, MAX_INFLIGHT);
-} server_inflight SEC(".maps");
+INFLIGHT_MAPS(server, struct server_inflight, 0);
 
 // Force the event type into BTF for bpf2go -type.
 const struct http_server_event *unused_http_server_event __attribute__((unused));
@@ -74,26 +60,15 @@ SEC("uprobe/serverHandler_ServeHTTP")
 int server_entry(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	u32 zero = 0;
-	struct server_inflight *z = bpf_map_lookup_elem(&server_zero, &zero);
-	if (!z || !goid)
-		return 0;
-	u64 req = go_arg(ctx, 4);
-	struct server_inflight *cur = bpf_map_lookup_elem(&server_inflight, &goid);
-	if (cur && cur->req == req)
-		return 0; // the same call again, after morestack grew the stack
-	if (bpf_map_update_elem(&server_inflight, &goid, z, BPF_ANY) != 0) {
-		count(COUNTER_INFLIGHT_FULL);
-		return 0;
-	}
-	struct server_inflight *f = bpf_map_lookup_elem(&server_inflight, &goid);
-	if (!f)
-		return 0;
 	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
 	// sh is one word (srv *Server), rw two, req one.
+	u64 req = go_arg(ctx, 4);
+	struct server_inflight *f =
+		inflight_begin(&server_inflight, &server_zero, goid, req, 0);
+	if (!f)
+		return 0;
 	f->rw.tab = go_arg(ctx, 2);
 	f->rw.data = go_arg(ctx, 3);
-	f->req = req;
 
 	struct http_server_event *ev = &f->ev;
 	ev->hdr.kind = EVENT_HTTP_SERVER;
@@ -149,7 +124,7 @@ int server_return(struct pt_regs *ctx)
 			ev->status = read_u64(rws + h2_rws_status_off);
 	}
 	if (req_has_pattern)
-		read_go_string_at(ev->route, f->req + req_pattern_off);
+		read_go_string_at(ev->route, f->call.a + req_pattern_off);
 
 	emit(ev, sizeof(*ev));
 	span_deactivate(&f->act);

@@ -1,7 +1,6 @@
 package nethttp_test
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -168,5 +167,3 @@ func checkServer(t *testing.T, s otlptest.Span, name, method, route string, stat
 		t.Errorf("%s: status Error for %d", name, status)
 	}
 }
-
-var _ = hex.EncodeToString

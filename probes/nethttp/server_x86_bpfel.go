@@ -41,7 +41,12 @@ type serverHttpServerEvent struct {
 }
 
 type serverServerInflight struct {
-	_   structs.HostLayout
+	_    structs.HostLayout
+	Call struct {
+		_ structs.HostLayout
+		A uint64
+		B uint64
+	}
 	Ev  serverHttpServerEvent
 	Act struct {
 		_          structs.HostLayout
@@ -62,8 +67,7 @@ type serverServerInflight struct {
 		SlotsSeen      uint32
 		Pad            uint32
 	}
-	Req uint64
-	Rw  struct {
+	Rw struct {
 		_    structs.HostLayout
 		Tab  uint64
 		Data uint64

@@ -45,10 +45,8 @@ static __always_inline bool parse_traceparent(const u8 *v, u32 n,
 		return false;
 	if (v[2] != '-' || v[35] != '-' || v[52] != '-')
 		return false;
-	u8 flags[1];
 	if (hexval(v[53]) < 0 || hexval(v[54]) < 0)
-		return false;
-	(void)flags;
+		return false; // trace flags
 	return hex_decode(v + 3, sc->trace_id, 16) &&
 	       hex_decode(v + 36, sc->span_id, 8);
 }
