@@ -110,3 +110,39 @@ func RequireRoot(t testing.TB) {
 	}
 	t.Skip(fmt.Sprintf("needs root to load BPF programs (euid %d)", os.Geteuid()))
 }
+
+// Go122 is the older toolchain CI installs (Debian golang-1.22-go): classic
+// maps and older struct layouts.
+const Go122 = "/usr/lib/go-1.22/bin/go"
+
+// BuildStdWith builds the standard-library-only fixture in dir with the
+// toolchain goBin, in a module of its own (the main go.mod is too new for
+// old toolchains). It skips the test when goBin is not installed.
+func BuildStdWith(t testing.TB, goBin, dir string) string {
+	t.Helper()
+	if _, err := os.Stat(goBin); err != nil {
+		t.Skipf("toolchain %s not installed", goBin)
+	}
+	src := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module fixture\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), filepath.Base(dir))
+	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false", "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s with %s: %v\n%s", dir, goBin, err, b)
+	}
+	return bin
+}

@@ -85,8 +85,7 @@ struct map_scan {
 	u64 groups;  // swiss: current table's groups; hmap: current bucket
 	u64 mask;    // swiss: current table's lengthMask
 	u64 ctrl;    // control word (swiss) or tophash bytes (hmap) of the group
-	u32 t, g, s; // table (hmap: bucket) index, group index, slot index
-	u32 chain;   // hmap: overflow buckets followed from this bucket
+	u32 t, g, s; // swiss: table index, group index, slot index
 };
 
 #define SWISS_GROUP_SIZE (8 + MAP_SLOTS * HDR_SLOT_SIZE)
@@ -141,34 +140,35 @@ static long swiss_step(u32 i, void *arg)
 
 #define HMAP_BUCKET_SIZE (MAP_SLOTS + MAP_SLOTS * HDR_SLOT_SIZE + 8)
 
+#define HMAP_CHAIN 3 // a bucket and up to two overflow buckets
+
+// hmap_step looks at slot i of the classic map: bucket i / (HMAP_CHAIN * 8),
+// overflow link (i / 8) % HMAP_CHAIN, slot i % 8. Everything is derived
+// from i, the only state kept is the bucket being read, so the verifier
+// checks the step once instead of once per counter value.
 static long hmap_step(u32 i, void *arg)
 {
 	struct map_scan *m = arg;
-	if (m->groups == 0)
+	u32 t = i / (HMAP_CHAIN * MAP_SLOTS);
+	u32 link = (i / MAP_SLOTS) % HMAP_CHAIN;
+	u32 s = i % MAP_SLOTS;
+	if (t >= m->dir_len)
 		return 1;
-	if (m->s == 0 && bpf_probe_read_user(&m->ctrl, sizeof(m->ctrl), (void *)m->groups))
-		return 1;
-	u32 s = m->s & (MAP_SLOTS - 1);
-	if (((m->ctrl >> (8 * s)) & 0xff) >= 5) {
-		// A classic bucket keeps its 8 keys, then its 8 elems: check_slot
-		// wants key then elem, so read them apart.
-		u64 ka = m->groups + MAP_SLOTS + s * HDR_KEY_SIZE;
-		u64 ea = m->groups + MAP_SLOTS + MAP_SLOTS * HDR_KEY_SIZE + s * HDR_ELEM_SIZE;
-		check_kv(ka, ea, m->out);
+	if (s == 0) {
+		if (link == 0)
+			m->groups = m->dir + (u64)t * HMAP_BUCKET_SIZE;
+		else if (m->groups)
+			m->groups = read_u64(m->groups + HMAP_BUCKET_SIZE - 8);
+		if (!m->groups ||
+		    bpf_probe_read_user(&m->ctrl, sizeof(m->ctrl), (void *)m->groups))
+			m->groups = 0; // no (more) overflow buckets here
 	}
-	if (++m->s == MAP_SLOTS) {
-		m->s = 0;
-		u64 overflow = read_u64(m->groups + HMAP_BUCKET_SIZE - 8);
-		if (overflow && m->chain < 2) {
-			m->chain++;
-			m->groups = overflow;
-		} else {
-			m->chain = 0;
-			if (++m->t >= m->dir_len || m->t >= MAX_BUCKETS)
-				return 1;
-			m->groups = m->dir + (u64)m->t * HMAP_BUCKET_SIZE;
-		}
-	}
+	if (!m->groups || ((m->ctrl >> (8 * s)) & 0xff) < 5)
+		return 0;
+	// A classic bucket keeps its 8 keys, then its 8 elems.
+	u64 ka = m->groups + MAP_SLOTS + s * HDR_KEY_SIZE;
+	u64 ea = m->groups + MAP_SLOTS + MAP_SLOTS * HDR_KEY_SIZE + s * HDR_ELEM_SIZE;
+	check_kv(ka, ea, m->out);
 	return 0;
 }
 
@@ -188,8 +188,9 @@ static __always_inline void read_headers(u64 m, struct header_values *out)
 		u8 b = 0;
 		bpf_probe_read_user(&b, 1, (void *)(m + hmap_b_off));
 		st.dir = read_u64(m + hmap_buckets_off);
-		st.groups = st.dir;
 		st.dir_len = 1 << (b > 4 ? 4 : b);
-		bpf_loop(MAX_BUCKETS * 3 * MAP_SLOTS, hmap_step, &st, 0);
+		if (!st.dir)
+			return;
+		bpf_loop(MAX_BUCKETS * HMAP_CHAIN * MAP_SLOTS, hmap_step, &st, 0);
 	}
 }
