@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
@@ -68,14 +70,36 @@ func plain(t reflect.Type) bool {
 	}
 }
 
-// CString returns b up to its first NUL byte, or all of b when it has none.
-// The string is a copy: it stays valid after the ring buffer record is
-// reused.
+// CString returns b up to its first NUL byte, or all of b when it has none
+// (then the text may have been cut by the buffer), as valid UTF-8: see
+// Text. The string is a copy: it stays valid after the ring buffer record
+// is reused.
 func CString(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return Text(b, true)
 	}
-	return string(b)
+	return Text(b[:i], false)
+}
+
+// Text returns b, read from the target's memory, as valid UTF-8, which
+// OTLP requires of every string: when truncated, a character cut at the
+// end is dropped; other invalid bytes become U+FFFD.
+func Text(b []byte, truncated bool) string {
+	if truncated {
+		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+			if utf8.RuneStart(b[i]) {
+				if !utf8.FullRune(b[i:]) {
+					b = b[:i]
+				}
+				break
+			}
+		}
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
 // TraceID converts the 16 bytes of a BPF span context to a trace ID.

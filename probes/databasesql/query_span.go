@@ -2,8 +2,6 @@ package databasesql
 
 import (
 	"strconv"
-	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -51,7 +49,7 @@ func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, e
 	attrs := []attribute.KeyValue{semconv.DBSystemNameKey.String(system)}
 	if ev.DsnLen > 0 && int(ev.DsnLen) < len(ev.Dsn) {
 		// A longer DSN was cut and is not parsed.
-		e := parseDSN(system, strings.ToValidUTF8(pipeline.CString(ev.Dsn[:]), ""))
+		e := parseDSN(system, pipeline.CString(ev.Dsn[:]))
 		if e.database != "" {
 			attrs = append(attrs, semconv.DBNamespace(e.database))
 		}
@@ -65,7 +63,7 @@ func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, e
 
 	n := max(min(int(ev.QueryLen), queryMax, len(raw)-eventSize), 0)
 	truncated := int(ev.QueryLen) > n
-	info := d.cfg.describe(statementText(raw[eventSize:eventSize+n], truncated), truncated, system)
+	info := d.cfg.describe(pipeline.Text(raw[eventSize:eventSize+n], truncated), truncated, system)
 	attrs = append(attrs, info.attrs...)
 
 	if ev.ErrTab != 0 {
@@ -87,23 +85,6 @@ func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, e
 	return s, nil
 }
 
-// statementText returns the statement as valid UTF-8 (OTLP requires it):
-// a character cut by the copy limit is dropped, other invalid bytes are
-// replaced.
-func statementText(b []byte, truncated bool) string {
-	if truncated {
-		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-			if utf8.RuneStart(b[i]) {
-				if !utf8.FullRune(b[i:]) {
-					b = b[:i]
-				}
-				break
-			}
-		}
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
-}
-
 // system returns db.system.name for the driver or connector itab.
 func (d *decoder) system(tab uint64) string {
 	if tab != 0 {
@@ -118,7 +99,7 @@ func (d *decoder) system(tab uint64) string {
 func errorCode(ev *queryDbQueryEvent) string {
 	switch ev.ErrKind {
 	case errCodeString:
-		return strings.ToValidUTF8(pipeline.CString(ev.ErrCode[:]), "")
+		return pipeline.CString(ev.ErrCode[:])
 	case errCodeInt, errCodeU16:
 		return strconv.FormatInt(ev.ErrNum, 10)
 	}
