@@ -20,4 +20,14 @@ var Suite = []TestBinary{
 			"propagate": "./probes/nethttp/testdata/propagate",
 		},
 	},
+	{
+		// The database/sql probe on both kernels, against SQLite (no
+		// PostgreSQL server in the VM; CI runs that on the host).
+		Package: "./probes/databasesql",
+		Args:    []string{"-test.v", "-test.count=1", "-test.run", "TestSpec|TestDBAppSpans|TestTodoExample/^sqlite$"},
+		Builds: map[string]string{
+			"dbapp": "./probes/databasesql/testdata/dbapp",
+			"todo":  "./examples/todo",
+		},
+	},
 }
