@@ -15,22 +15,50 @@
 // (6.6+), else CAP_SYS_ADMIN. Nothing is written into the target's memory
 // from BPF, so everything here works on kernels in lockdown mode.
 //
+// The package sets no process-wide OpenTelemetry state (global tracer
+// provider, propagator or error handler): export errors go to the
+// Instrumentation's logger, each distinct error once, and every failed
+// span is counted in Stats.
+//
+// # Configuration
+//
+// An Instrumentation is configured in this order: defaults, then the
+// environment (only when WithEnv is among the options, wherever it is in
+// the list), then the other options in the order given, then validation.
+// An option therefore always overrides the variable it names. An invalid
+// value in the environment is reported in the log and the default kept; an
+// invalid option makes NewInstrumentation fail.
+//
+// # Probe settings
+//
+// Each probe (one package under probes/ per instrumented library) declares
+// the settings it reads: an environment variable, its default and a line
+// of documentation. Sonde collects the declarations of every probe,
+// resolves each setting (default, then the variable with WithEnv, then
+// WithSetting(name, value), whose name is the variable's) and hands the
+// values to the probes when they load; this package names no library (the
+// probe contract is described in internal/probe).
+// `sonde help` lists the same settings. They are:
+//
+//   - OTEL_GO_AUTO_INCLUDE_DB_STATEMENT (default false): true adds
+//     db.query.text to database spans, literals replaced by ?.
+//   - OTEL_GO_AUTO_DB_STATEMENT_RAW (default false): true keeps the
+//     literals in db.query.text.
+//   - OTEL_GO_AUTO_PARSE_DB_STATEMENT (default false): true names database
+//     spans "{operation} {table}".
+//
 // # Environment
 //
-// With WithEnv, Sonde reads:
+// With WithEnv, Sonde reads the probe settings above and:
 //
 //   - OTEL_GO_AUTO_TARGET_EXE: path of the executable to instrument; Sonde
 //     waits for a process running it.
-//   - OTEL_GO_AUTO_TARGET_PID: PID of the process to instrument.
-//   - OTEL_SERVICE_NAME: service.name (default: the target's own
-//     OTEL_SERVICE_NAME, else unknown_service:<executable name>).
+//   - OTEL_GO_AUTO_TARGET_PID: PID of the process to instrument; it wins
+//     over OTEL_GO_AUTO_TARGET_EXE when both are set.
+//   - OTEL_SERVICE_NAME: service.name (default: service.name in
+//     OTEL_RESOURCE_ATTRIBUTES, else the target's own OTEL_SERVICE_NAME,
+//     else unknown_service:<executable name>).
 //   - OTEL_RESOURCE_ATTRIBUTES: extra resource attributes.
-//   - OTEL_GO_AUTO_INCLUDE_DB_STATEMENT: true adds db.query.text.
-//   - OTEL_GO_AUTO_DB_STATEMENT_RAW: true keeps literals in db.query.text.
-//   - OTEL_GO_AUTO_PARSE_DB_STATEMENT: true names database spans
-//     "{operation} {table}".
-//   - OTEL_GO_AUTO_GLOBAL: true switches on the OpenTelemetry global
-//     tracer's auto-instrumentation path in the target.
 //
 // Always read:
 //

@@ -11,7 +11,6 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/contrib/exporters/autoexport"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -49,7 +48,11 @@ type Instrumentation struct {
 // path is given), inspects its binary and prepares the export pipeline.
 // Nothing is attached until Load.
 func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*Instrumentation, error) {
-	cfg, err := newConfig(opts)
+	decls, err := probe.DeclaredSettings(probes.All())
+	if err != nil {
+		return nil, fmt.Errorf("probe settings: %w", err)
+	}
+	cfg, err := newConfig(opts, decls)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +60,11 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 	for _, p := range cfg.problems {
 		log.Info("ignoring invalid environment value", "error", p.Error())
 	}
+	var kv []any
+	for _, d := range decls {
+		kv = append(kv, d.Env, cfg.settings[d.Env])
+	}
+	log.V(1).Info("probe settings", kv...)
 	pid := cfg.pid
 	if pid == 0 {
 		log.Info("waiting for target", "exe", cfg.targetExe)
@@ -72,15 +80,7 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 	if err != nil {
 		return nil, err
 	}
-	target.Settings = probe.Settings{
-		IncludeDBStatement: cfg.includeDBStatement,
-		DBStatementRaw:     cfg.dbStatementRaw,
-		ParseDBStatement:   cfg.parseDBStatement,
-		GlobalAuto:         cfg.globalAuto,
-	}
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		log.V(1).Info("OpenTelemetry SDK error", "error", err.Error())
-	}))
+	target.Settings = cfg.settings
 	inst := &Instrumentation{cfg: cfg, log: log, target: target}
 	res, err := inst.resource(ctx)
 	if err != nil {
@@ -134,17 +134,13 @@ func (i *Instrumentation) resource(ctx context.Context) (*resource.Resource, err
 	return res, nil
 }
 
-// serviceName: WithServiceName or Sonde's OTEL_SERVICE_NAME, else
-// service.name from OTEL_RESOURCE_ATTRIBUTES, else the target's own
-// OTEL_SERVICE_NAME, else unknown_service:<exe name>.
+// serviceName: the last of WithServiceName and a service.name of
+// WithResourceAttributes, else Sonde's OTEL_SERVICE_NAME (with WithEnv),
+// else service.name in OTEL_RESOURCE_ATTRIBUTES (with WithEnv), else the
+// target's own OTEL_SERVICE_NAME, else unknown_service:<exe name>.
 func (i *Instrumentation) serviceName(exePath string) string {
 	if i.cfg.serviceName != "" {
 		return i.cfg.serviceName
-	}
-	for _, kv := range i.cfg.resAttrs {
-		if kv.Key == semconv.ServiceNameKey {
-			return kv.Value.AsString()
-		}
 	}
 	if i.cfg.useEnv {
 		if r, _ := resource.New(context.Background(), resource.WithFromEnv()); r != nil {
@@ -153,8 +149,8 @@ func (i *Instrumentation) serviceName(exePath string) string {
 			}
 		}
 	}
-	if env, err := process.Environ(i.target.PID); err == nil && env["OTEL_SERVICE_NAME"] != "" {
-		return env["OTEL_SERVICE_NAME"]
+	if env, err := process.Environ(i.target.PID); err == nil && env[envServiceName] != "" {
+		return env[envServiceName]
 	}
 	return "unknown_service:" + filepath.Base(exePath)
 }

@@ -10,41 +10,50 @@ import (
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/sonde-go/auto/internal/probe"
 )
 
-// Environment variables read by WithEnv (see doc.go for the full list).
+// Environment variables of Sonde itself (see doc.go for the full list; the
+// probe settings are declared by the probes).
 const (
-	envTargetExe          = "OTEL_GO_AUTO_TARGET_EXE"
-	envTargetPID          = "OTEL_GO_AUTO_TARGET_PID"
-	envServiceName        = "OTEL_SERVICE_NAME"
-	envIncludeDBStatement = "OTEL_GO_AUTO_INCLUDE_DB_STATEMENT"
-	envDBStatementRaw     = "OTEL_GO_AUTO_DB_STATEMENT_RAW"
-	envParseDBStatement   = "OTEL_GO_AUTO_PARSE_DB_STATEMENT"
-	envGlobal             = "OTEL_GO_AUTO_GLOBAL"
-	envLogLevel           = "OTEL_LOG_LEVEL"
+	envTargetExe   = "OTEL_GO_AUTO_TARGET_EXE"
+	envTargetPID   = "OTEL_GO_AUTO_TARGET_PID"
+	envServiceName = "OTEL_SERVICE_NAME"
+	envResource    = "OTEL_RESOURCE_ATTRIBUTES" // read by resource.WithFromEnv
+	envLogLevel    = "OTEL_LOG_LEVEL"
 )
 
-// ErrNoTarget is returned when neither a PID nor an executable is given.
-var ErrNoTarget = errors.New("no target: set a PID or an executable path")
+var (
+	// ErrNoTarget is returned when neither a PID nor an executable is given.
+	ErrNoTarget = errors.New("no target: set a PID or an executable path")
+	// ErrUnknownSetting is returned when WithSetting names no probe
+	// setting.
+	ErrUnknownSetting = errors.New("unknown probe setting")
+	// ErrInvalidSetting is returned when WithSetting gives a value the
+	// setting does not accept.
+	ErrInvalidSetting = errors.New("invalid probe setting value")
+)
 
-// config is the resolved configuration of an Instrumentation. It is built in
-// this order: defaults, then environment (only with WithEnv), then options,
-// then validation.
+// config is the resolved configuration of an Instrumentation. newConfig
+// builds it in this order: defaults, then the environment (only with
+// WithEnv, wherever it is in the list), then the options in order, then
+// validation.
 type config struct {
 	pid         int    // target process ID; 0 when targetExe is used
 	targetExe   string // executable path to wait for when pid is 0
-	serviceName string // "" means: target's OTEL_SERVICE_NAME, else unknown_service:<exe>
+	serviceName string // "" means: OTEL_RESOURCE_ATTRIBUTES, target's OTEL_SERVICE_NAME, else unknown_service:<exe>
 	resAttrs    []attribute.KeyValue
 	useEnv      bool                  // WithEnv given: resource from OTEL_RESOURCE_ATTRIBUTES too
 	exporter    sdktrace.SpanExporter // nil means autoexport from OTEL_* env
 	logger      logr.Logger
 	loggerSet   bool
-	// Database switches (off by default: statements can hold personal data).
-	includeDBStatement bool
-	dbStatementRaw     bool
-	parseDBStatement   bool
-	globalAuto         bool    // switch on the OTel global tracer's auto path
-	problems           []error // invalid environment values, reported at start
+	// decls are the probe settings by name; settings their values.
+	decls    map[string]probe.Setting
+	settings probe.Settings
+	problems []error // invalid environment values, reported at start
+	errs     []error // invalid option values, returned by newConfig
 }
 
 // InstrumentationOption configures an Instrumentation. It is sealed: only
@@ -57,23 +66,81 @@ type optionFunc func(config) config
 
 func (f optionFunc) apply(c config) config { return f(c) }
 
-// newConfig resolves the options in order and validates the result.
-func newConfig(opts []InstrumentationOption) (config, error) {
-	c := config{}
+// envOption is WithEnv. It does nothing in the option pass: newConfig
+// reads the environment before any option when the list holds one.
+type envOption struct{}
+
+func (envOption) apply(c config) config { return c }
+
+// newConfig resolves the options over the probe settings decls.
+func newConfig(opts []InstrumentationOption, decls []probe.Setting) (config, error) {
+	c := config{decls: make(map[string]probe.Setting, len(decls)), settings: probe.DefaultSettings(decls)}
+	for _, d := range decls {
+		c.decls[d.Env] = d
+	}
 	for _, o := range opts {
-		c = o.apply(c)
+		if _, ok := o.(envOption); ok {
+			c = c.fromEnv(decls)
+			break
+		}
+	}
+	for _, o := range opts {
+		if o != nil {
+			c = o.apply(c)
+		}
 	}
 	if !c.loggerSet {
 		c.logger = defaultLogger(os.Getenv(envLogLevel))
 	}
-	if c.pid == 0 && c.targetExe == "" {
-		return c, ErrNoTarget
+	if err := errors.Join(c.errs...); err != nil {
+		return c, err
 	}
 	if c.pid < 0 {
 		return c, fmt.Errorf("invalid pid %d", c.pid)
 	}
+	if c.pid == 0 && c.targetExe == "" {
+		return c, ErrNoTarget
+	}
 	return c, nil
 }
+
+// fromEnv is the environment layer: every variable of doc.go that is set
+// and valid replaces its default; invalid ones are kept in c.problems.
+func (c config) fromEnv(decls []probe.Setting) config {
+	c.useEnv = true
+	if v := os.Getenv(envTargetExe); v != "" {
+		c.targetExe, c.pid = v, 0
+	}
+	if v := os.Getenv(envTargetPID); v != "" { // the PID wins over the executable
+		pid, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || pid <= 0 {
+			c.problems = append(c.problems, fmt.Errorf("%s=%q: not a PID", envTargetPID, v))
+		} else {
+			c.pid, c.targetExe = pid, ""
+		}
+	}
+	if v := os.Getenv(envServiceName); v != "" {
+		c.serviceName = v
+	}
+	for _, d := range decls {
+		v := os.Getenv(d.Env)
+		if v == "" {
+			continue
+		}
+		if err := d.Validate(v); err != nil {
+			c.problems = append(c.problems, fmt.Errorf("%s=%q: %w", d.Env, v, err))
+			continue
+		}
+		c.settings[d.Env] = v
+	}
+	return c
+}
+
+// WithEnv reads the environment variables listed in doc.go. Wherever it is
+// in the list, the environment is the layer under every other option: an
+// option overrides the variable it names. An invalid value is reported in
+// the log and the default kept.
+func WithEnv() InstrumentationOption { return envOption{} }
 
 // WithPID instruments the running process pid. It overrides
 // OTEL_GO_AUTO_TARGET_PID and OTEL_GO_AUTO_TARGET_EXE.
@@ -89,16 +156,22 @@ func WithTarget(path string) InstrumentationOption {
 }
 
 // WithServiceName sets service.name. It overrides OTEL_SERVICE_NAME (of
-// Sonde and of the target).
+// Sonde and of the target) and service.name in OTEL_RESOURCE_ATTRIBUTES.
 func WithServiceName(name string) InstrumentationOption {
 	return optionFunc(func(c config) config { c.serviceName = name; return c })
 }
 
 // WithResourceAttributes adds resource attributes. They override the same
-// keys of OTEL_RESOURCE_ATTRIBUTES.
+// keys of OTEL_RESOURCE_ATTRIBUTES; a service.name among them overrides
+// OTEL_SERVICE_NAME too.
 func WithResourceAttributes(attrs ...attribute.KeyValue) InstrumentationOption {
 	return optionFunc(func(c config) config {
 		c.resAttrs = append(append([]attribute.KeyValue{}, c.resAttrs...), attrs...)
+		for _, kv := range attrs {
+			if kv.Key == semconv.ServiceNameKey {
+				c.serviceName = kv.Value.AsString()
+			}
+		}
 		return c
 	})
 }
@@ -115,66 +188,23 @@ func WithLogger(l logr.Logger) InstrumentationOption {
 	return optionFunc(func(c config) config { c.logger, c.loggerSet = l, true; return c })
 }
 
-// WithDBStatement records db.query.text (literals replaced by ? unless raw
-// is true). It overrides OTEL_GO_AUTO_INCLUDE_DB_STATEMENT and
-// OTEL_GO_AUTO_DB_STATEMENT_RAW.
-func WithDBStatement(include, raw bool) InstrumentationOption {
-	return optionFunc(func(c config) config { c.includeDBStatement, c.dbStatementRaw = include, raw; return c })
-}
-
-// WithParseDBStatement names database spans "{operation} {table}". It
-// overrides OTEL_GO_AUTO_PARSE_DB_STATEMENT.
-func WithParseDBStatement(on bool) InstrumentationOption {
-	return optionFunc(func(c config) config { c.parseDBStatement = on; return c })
-}
-
-// WithGlobal switches on the OpenTelemetry global tracer's auto path in the
-// target, so that manual spans join eBPF spans. It overrides
-// OTEL_GO_AUTO_GLOBAL.
-func WithGlobal(on bool) InstrumentationOption {
-	return optionFunc(func(c config) config { c.globalAuto = on; return c })
-}
-
-// WithEnv reads the environment variables listed in doc.go. Options given
-// after it override what it read; an invalid value is reported at start and
-// the default kept.
-func WithEnv() InstrumentationOption {
+// WithSetting sets the probe setting whose environment variable is name
+// to value, as it would be written in the environment. It overrides that
+// variable. The settings, their values and defaults are listed in doc.go.
+// NewInstrumentation fails with an error wrapping ErrUnknownSetting or
+// ErrInvalidSetting when name or value is wrong.
+func WithSetting(name, value string) InstrumentationOption {
 	return optionFunc(func(c config) config {
-		c.useEnv = true
-		if v := os.Getenv(envTargetExe); v != "" {
-			c.targetExe, c.pid = v, 0
+		d, ok := c.decls[name]
+		if !ok {
+			c.errs = append(c.errs, fmt.Errorf("setting %s: %w", name, ErrUnknownSetting))
+			return c
 		}
-		if v := os.Getenv(envTargetPID); v != "" {
-			pid, err := strconv.Atoi(v)
-			if err != nil || pid <= 0 {
-				c.problems = append(c.problems, fmt.Errorf("%s=%q: not a PID", envTargetPID, v))
-			} else {
-				c.pid, c.targetExe = pid, ""
-			}
+		if err := d.Validate(value); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("setting %s=%q: %w: %w", name, value, ErrInvalidSetting, err))
+			return c
 		}
-		if v := os.Getenv(envServiceName); v != "" {
-			c.serviceName = v
-		}
-		for _, b := range []struct {
-			name string
-			dst  *bool
-		}{
-			{envIncludeDBStatement, &c.includeDBStatement},
-			{envDBStatementRaw, &c.dbStatementRaw},
-			{envParseDBStatement, &c.parseDBStatement},
-			{envGlobal, &c.globalAuto},
-		} {
-			v, ok := os.LookupEnv(b.name)
-			if !ok || v == "" {
-				continue
-			}
-			on, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				c.problems = append(c.problems, fmt.Errorf("%s=%q: not a boolean", b.name, v))
-				continue
-			}
-			*b.dst = on
-		}
+		c.settings[name] = value
 		return c
 	})
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sonde-go/auto/internal/probe"
+	"github.com/sonde-go/auto/probes"
 )
 
 // Exit codes of sonde itself (`run` passes the program's own through).
@@ -129,8 +132,21 @@ func noArgs(command string, args []string) error {
 	return nil
 }
 
-// usage is printed by `sonde help` and -h.
-const usage = `sonde traces Go programs with eBPF: no code change, OpenTelemetry spans out.
+// usage is the text of `sonde help` and -h: usageText with the probe
+// settings the probes declare.
+func usage() string {
+	var b strings.Builder
+	b.WriteString(usageText)
+	b.WriteString("\nProbe settings (environment):\n")
+	decls, _ := probe.DeclaredSettings(probes.All()) // the root package's tests check them
+	for _, d := range decls {
+		fmt.Fprintf(&b, "  %s (default %s)\n      %s\n", d.Env, d.Default, d.Doc)
+	}
+	b.WriteString(usageTail)
+	return b.String()
+}
+
+const usageText = `sonde traces Go programs with eBPF: no code change, OpenTelemetry spans out.
 
 Usage:
   sonde [-v]                          instrument the target named by
@@ -161,8 +177,9 @@ Environment:
   OTEL_EXPORTER_OTLP_PROTOCOL   http/protobuf (default) or grpc
   OTEL_EXPORTER_OTLP_HEADERS    headers sent with every export, key=value,...
   OTEL_LOG_LEVEL                debug, info (default), warn or error
-  and the other OTEL_GO_AUTO_* variables of package github.com/sonde-go/auto
+`
 
+const usageTail = `
 Loading eBPF programs needs root, or CAP_BPF+CAP_PERFMON (uprobe_multi,
 kernel 6.6+), or CAP_SYS_ADMIN.
 `

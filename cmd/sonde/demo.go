@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sonde-go/auto"
+	"github.com/sonde-go/auto/probes/databasesql"
 )
 
 const (
@@ -102,8 +103,8 @@ func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error 
 		auto.WithTraceExporter(col),
 		// Show the statements (literals masked) and name database spans
 		// "{operation} {table}", as the article's trace does.
-		auto.WithDBStatement(true, false),
-		auto.WithParseDBStatement(true),
+		auto.WithSetting(databasesql.EnvIncludeStatement, "true"),
+		auto.WithSetting(databasesql.EnvParseStatement, "true"),
 		auto.WithLogger(newLogger(stderr, level)),
 	}
 	var sess *session

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 // TestDemo runs `sonde demo` in the test process: it builds examples/todo,
@@ -16,7 +16,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds examples/todo; skipped in -short mode")
 	}
-	e2etest.RequireRoot(t)
+	testenv.RequireRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr strings.Builder

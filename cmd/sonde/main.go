@@ -5,13 +5,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
+
+	"go.opentelemetry.io/otel"
 
 	"github.com/sonde-go/auto"
 )
 
 func main() {
+	// The library sets no process-wide OpenTelemetry state (it logs export
+	// errors itself); sonde sends the SDK's other errors to stderr in its
+	// own log format.
+	sdkLog := newLogger(os.Stderr, slog.LevelInfo)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		sdkLog.Error(err, "OpenTelemetry SDK")
+	}))
 	os.Exit(sonde(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -20,7 +30,7 @@ func sonde(args []string, stdout, stderr io.Writer) int {
 	inv, err := parseArgs(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return exitOK
 	case err != nil:
 		fmt.Fprintf(stderr, "sonde: %v\nRun 'sonde help' for usage.\n", err)

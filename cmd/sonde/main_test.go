@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 // envHelperMark makes the test binary a helper program: it creates the file
@@ -16,13 +14,6 @@ const (
 	helperExit    = 5
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	sondeBin  string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	if mark := os.Getenv(envHelperMark); mark != "" {
 		if err := os.WriteFile(mark, nil, 0o600); err != nil {
@@ -30,30 +21,12 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(helperExit)
 	}
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 // buildSonde builds the sonde command once per test binary and returns its
 // path.
 func buildSonde(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "sonde-test-")
-		if buildErr != nil {
-			return
-		}
-		sondeBin = filepath.Join(buildDir, "sonde")
-		out, err := exec.Command("go", "build", "-o", sondeBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building sonde: %v", buildErr)
-	}
-	return sondeBin
+	return testenv.Build(t, ".", testenv.Name("sonde"))
 }

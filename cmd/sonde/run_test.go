@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 // startSonde starts the built sonde with args and extra environment, and
@@ -72,13 +74,12 @@ func (s *syncBuffer) String() string {
 // waitFor waits until s contains sub, failing after 30 s.
 func (s *syncBuffer) waitFor(t *testing.T, sub string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.String(), sub) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q within 30 s in:\n%s", sub, s)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if out := s.String(); !strings.Contains(out, sub) {
+			return fmt.Errorf("no %q in:\n%s", sub, out)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // nextLine returns the next stdout line with prefix, failing after 30 s.
@@ -194,9 +195,9 @@ func (s consoleSpan) resource(key string) any {
 // was instrumented before it ran. The server exits with code 3, which
 // sonde must pass on.
 func TestRunE2E(t *testing.T) {
-	e2etest.RequireRoot(t)
+	testenv.RequireRoot(t)
 	buildSonde(t) // before the clock starts
-	fixture := e2etest.Build(t, "testdata/oneshot")
+	fixture := testenv.Build(t, "testdata/oneshot")
 
 	start := time.Now()
 	cmd, lines, stderr := startSonde(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_SERVICE_NAME=oneshot"},
@@ -246,8 +247,8 @@ func TestRunE2E(t *testing.T) {
 // TestAgentE2E is the sidecar: sonde waits for OTEL_GO_AUTO_TARGET_EXE to
 // start, instruments it, and ends when it exits.
 func TestAgentE2E(t *testing.T) {
-	e2etest.RequireRoot(t)
-	fixture := e2etest.Build(t, "testdata/oneshot")
+	testenv.RequireRoot(t)
+	fixture := testenv.Build(t, "testdata/oneshot")
 	cmd, lines, stderr := startSonde(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_GO_AUTO_TARGET_EXE=" + fixture})
 	stderr.waitFor(t, "waiting for target")
 	p := e2etest.Start(t, fixture)

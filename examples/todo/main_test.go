@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 // envTestDatabaseURL names a PostgreSQL database the tests may use; each
@@ -48,13 +50,12 @@ func sqliteConfig(t *testing.T) config {
 }
 
 // postgresConfig returns a config for a fresh schema in the database named
-// by TODO_TEST_DATABASE_URL, or skips the test when that is unset.
+// by TODO_TEST_DATABASE_URL; that unset is a testenv.Require failure (a
+// skip here, a failure in CI).
 func postgresConfig(t *testing.T) config {
 	t.Helper()
 	base := os.Getenv(envTestDatabaseURL)
-	if base == "" {
-		t.Skipf("%s is not set; set it to e.g. postgres://todo:password@127.0.0.1:5432/todo?sslmode=disable to run against PostgreSQL", envTestDatabaseURL)
-	}
+	testenv.Require(t, base != "", "%s is not set; set it to e.g. postgres://todo:password@127.0.0.1:5432/todo?sslmode=disable to run against PostgreSQL", envTestDatabaseURL)
 	admin, err := sql.Open(driverPostgres, base)
 	if err != nil {
 		t.Fatal(err)
@@ -386,16 +387,11 @@ func TestRunShutdown(t *testing.T) {
 
 	url := "http://" + ln.Addr().String() + "/healthz"
 	var res *http.Response
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	t.Cleanup(cancel) // also when the service never answers
+	testenv.Eventually(t, 10*time.Second, func() error {
 		res, err = http.Get(url)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		cancel()
-		t.Fatalf("service never answered: %v", err)
-	}
+		return err
+	})
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("healthz status %d", res.StatusCode)

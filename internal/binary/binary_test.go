@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 func TestOpenHTTP(t *testing.T) {
@@ -28,8 +30,8 @@ func TestOpenHTTP(t *testing.T) {
 	} {
 		t.Run(tc.fx.name, func(t *testing.T) {
 			f := tc.fx.open(t)
-			if f.Path() != tc.fx.path {
-				t.Errorf("Path() = %q, want %q", f.Path(), tc.fx.path)
+			if want := tc.fx.build(t); f.Path() != want {
+				t.Errorf("Path() = %q, want %q", f.Path(), want)
 			}
 			if f.Arch() != tc.arch {
 				t.Errorf("Arch() = %q, want %q", f.Arch(), tc.arch)
@@ -87,9 +89,8 @@ func TestOpenNotGo(t *testing.T) {
 		t.Errorf("Open(text file) = %v, want ErrNotGo naming the path and saying it is not ELF", err)
 	}
 
-	if _, err := os.Stat("/bin/true"); err != nil {
-		t.Skip("/bin/true not present")
-	}
+	_, err = os.Stat("/bin/true")
+	testenv.Require(t, err == nil, "/bin/true not present: %v", err)
 	_, err = Open("/bin/true")
 	if !errors.Is(err, ErrNotGo) || !strings.Contains(err.Error(), "/bin/true") {
 		t.Errorf("Open(/bin/true) = %v, want ErrNotGo naming the path", err)

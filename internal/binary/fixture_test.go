@@ -1,133 +1,69 @@
 package binary
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
-// fixtureDir holds the executables built by this test run.
-var fixtureDir string
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sonde-binary-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// fixture is a Go program built once per test run, on first use.
+// fixture is a Go program under testdata, built by testenv.Build once per
+// test run, on first use.
 type fixture struct {
-	name  string   // output file name
-	src   string   // directory under testdata
-	goCmd string   // "" for the running toolchain
-	env   []string // added to the build environment
-	args  []string // go build flags
-
-	once sync.Once
-	path string
-	skip string
-	err  error
+	name string // output file name
+	src  string // directory under testdata
+	opts []testenv.Option
 }
 
-// The toolchains of the older/newer fixtures; see
-// /work/shared/notes/go-versions.md for how they are installed.
-const go122 = "/usr/lib/go-1.22/bin/go"
+func fx(name, src string, opts ...testenv.Option) *fixture {
+	base := []testenv.Option{testenv.Name(name), testenv.Env("GOOS=linux", "GOARCH=amd64")}
+	return &fixture{name: name, src: src, opts: append(base, opts...)}
+}
 
+// go127 is the newer toolchain, fetched into the module cache by
+// `GOTOOLCHAIN=go1.27.3 go version` (.ci/run does).
 func go127() string {
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
-		return ""
+		return "go1.27.3 (no module cache: " + err.Error() + ")"
 	}
 	return filepath.Join(strings.TrimSpace(string(out)), "golang.org/toolchain@v0.0.1-go1.27.3.linux-amd64/bin/go")
 }
 
 var (
-	stripped = "-ldflags=-s -w"
-	pie      = "-buildmode=pie"
-	arm64Env = []string{"GOARCH=arm64"}
-	cgoOff   = []string{"CGO_ENABLED=0"}
+	stripped = testenv.Flags("-ldflags=-s -w")
+	pie      = testenv.Flags("-buildmode=pie")
+	arm64    = testenv.Env("GOARCH=arm64")
+	cgo      = testenv.Env("CGO_ENABLED=1")
+	go122    = testenv.Toolchain(testenv.Go122)
+	go127Bin = testenv.Toolchain(go127())
 
-	fxHTTP            = &fixture{name: "http", src: "httpapp", env: cgoOff}
-	fxHTTPStripped    = &fixture{name: "http-stripped", src: "httpapp", env: cgoOff, args: []string{stripped}}
-	fxPIE             = &fixture{name: "http-pie", src: "httpapp", env: cgoOff, args: []string{pie}}
-	fxPIEStripped     = &fixture{name: "http-pie-stripped", src: "httpapp", env: cgoOff, args: []string{pie, stripped}}
-	fxExtPIE          = &fixture{name: "http-extpie", src: "httpapp", env: []string{"CGO_ENABLED=1"}, args: []string{pie, "-ldflags=-linkmode=external"}}
-	fxExtPIEStripped  = &fixture{name: "http-extpie-stripped", src: "httpapp", env: []string{"CGO_ENABLED=1"}, args: []string{pie, "-ldflags=-s -w -linkmode=external"}}
-	fxARM64           = &fixture{name: "http-arm64", src: "httpapp", env: append(arm64Env, cgoOff...)}
-	fxARM64Stripped   = &fixture{name: "http-arm64-stripped", src: "httpapp", env: append(arm64Env, cgoOff...), args: []string{stripped}}
-	fxGo122           = &fixture{name: "http-go122", src: "httpapp", goCmd: go122, env: cgoOff}
-	fxGo122Stripped   = &fixture{name: "http-go122-stripped", src: "httpapp", goCmd: go122, env: cgoOff, args: []string{stripped}}
-	fxGo122PIE        = &fixture{name: "http-go122-pie", src: "httpapp", goCmd: go122, env: cgoOff, args: []string{pie}}
-	fxGo122PIEStrip   = &fixture{name: "http-go122-pie-stripped", src: "httpapp", goCmd: go122, env: cgoOff, args: []string{pie, stripped}}
-	fxGo127           = &fixture{name: "http-go127", src: "httpapp", goCmd: go127(), env: cgoOff}
-	fxGo127Stripped   = &fixture{name: "http-go127-stripped", src: "httpapp", goCmd: go127(), env: cgoOff, args: []string{stripped}}
-	fxTrivialNoModule = &fixture{name: "trivial", src: "trivial", env: []string{"GO111MODULE=off", "CGO_ENABLED=0"}}
+	fxHTTP            = fx("http", "httpapp")
+	fxHTTPStripped    = fx("http-stripped", "httpapp", stripped)
+	fxPIE             = fx("http-pie", "httpapp", pie)
+	fxPIEStripped     = fx("http-pie-stripped", "httpapp", pie, stripped)
+	fxExtPIE          = fx("http-extpie", "httpapp", cgo, pie, testenv.Flags("-ldflags=-linkmode=external"))
+	fxExtPIEStripped  = fx("http-extpie-stripped", "httpapp", cgo, pie, testenv.Flags("-ldflags=-s -w -linkmode=external"))
+	fxARM64           = fx("http-arm64", "httpapp", arm64)
+	fxARM64Stripped   = fx("http-arm64-stripped", "httpapp", arm64, stripped)
+	fxGo122           = fx("http-go122", "httpapp", go122)
+	fxGo122Stripped   = fx("http-go122-stripped", "httpapp", go122, stripped)
+	fxGo122PIE        = fx("http-go122-pie", "httpapp", go122, pie)
+	fxGo122PIEStrip   = fx("http-go122-pie-stripped", "httpapp", go122, pie, stripped)
+	fxGo127           = fx("http-go127", "httpapp", go127Bin)
+	fxGo127Stripped   = fx("http-go127-stripped", "httpapp", go127Bin, stripped)
+	fxTrivialNoModule = fx("trivial", "trivial", testenv.Env("GO111MODULE=off"))
 )
 
-// build returns the path of the fixture, building it on first use; it
-// skips the test when the fixture's toolchain is not installed.
+// build returns the path of the fixture, building it on first use; a
+// toolchain that is not installed is a testenv.Require failure.
 func (fx *fixture) build(t testing.TB) string {
 	t.Helper()
-	fx.once.Do(func() {
-		goCmd := fx.goCmd
-		if goCmd == "" {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		if _, err := os.Stat(goCmd); err != nil {
-			fx.skip = fmt.Sprintf("toolchain %s not installed (see /work/shared/notes/go-versions.md)", goCmd)
-			return
-		}
-		for _, e := range fx.env {
-			if e == "CGO_ENABLED=1" {
-				if _, err := exec.LookPath("gcc"); err != nil {
-					fx.skip = "external linking needs gcc"
-					return
-				}
-			}
-		}
-		src, err := filepath.Abs(filepath.Join("testdata", fx.src))
-		if err != nil {
-			fx.err = err
-			return
-		}
-		fx.path = filepath.Join(fixtureDir, fx.name)
-		args := append([]string{"build", "-o", fx.path}, fx.args...)
-		if fx.src == "trivial" {
-			args = append(args, "main.go")
-		} else {
-			args = append(args, ".")
-		}
-		cmd := exec.Command(goCmd, args...)
-		cmd.Dir = src
-		flags := "GOFLAGS=-buildvcs=false -mod=readonly"
-		if fx.src == "trivial" {
-			flags = "GOFLAGS=-buildvcs=false"
-		}
-		cmd.Env = append(os.Environ(), flags, "GOPROXY=off", "GOWORK=off",
-			"GOTOOLCHAIN=local", "GOOS=linux", "GOARCH=amd64")
-		cmd.Env = append(cmd.Env, fx.env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fx.err = fmt.Errorf("building fixture %s: %v\n%s", fx.name, err, out)
-		}
-	})
-	if fx.skip != "" {
-		t.Skip(fx.skip)
-	}
-	if fx.err != nil {
-		t.Fatal(fx.err)
-	}
-	return fx.path
+	return testenv.Build(t, filepath.Join("testdata", fx.src), fx.opts...)
 }
 
 // open builds the fixture and opens it, closing it at the end of the test.

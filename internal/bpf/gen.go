@@ -1,3 +1,3 @@
 package bpf
 
-//go:generate go tool bpf2go -target amd64,arm64 -type event_header Sonde types.c -- -Iinclude
+//go:generate go tool bpf2go -target amd64,arm64 -type event_header -type sonde_counter Sonde types.c -- -Iinclude

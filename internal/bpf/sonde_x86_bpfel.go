@@ -25,6 +25,16 @@ type SondeEventHeader struct {
 	Pad          [7]uint8
 }
 
+type SondeSondeCounter uint32
+
+const (
+	SondeSondeCounterCOUNTER_RINGBUF_FULL  SondeSondeCounter = 0
+	SondeSondeCounterCOUNTER_CTX_MAP_FULL  SondeSondeCounter = 1
+	SondeSondeCounterCOUNTER_G_MAP_FULL    SondeSondeCounter = 2
+	SondeSondeCounterCOUNTER_INFLIGHT_FULL SondeSondeCounter = 3
+	SondeSondeCounterCOUNTER_MAX           SondeSondeCounter = 8
+)
+
 type SondeSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
@@ -41,12 +51,20 @@ const (
 	SondeMapSpansByGoroutine     = "spans_by_goroutine"
 	SondeProgUnused              = "unused"
 	SondeVarG_goidOff            = "g_goid_off"
+	SondeVarGoSwissMaps          = "go_swiss_maps"
+	SondeVarHmapB_off            = "hmap_b_off"
+	SondeVarHmapBucketsOff       = "hmap_buckets_off"
 	SondeVarItabAfterFuncCtx     = "itab_after_func_ctx"
 	SondeVarItabCancelCtx        = "itab_cancel_ctx"
 	SondeVarItabTimerCtx         = "itab_timer_ctx"
 	SondeVarItabValueCtx         = "itab_value_ctx"
 	SondeVarItabWithoutCancelCtx = "itab_without_cancel_ctx"
+	SondeVarSwissGroupsMaskOff   = "swiss_groups_mask_off"
+	SondeVarSwissMapDirLenOff    = "swiss_map_dir_len_off"
+	SondeVarSwissMapDirPtrOff    = "swiss_map_dir_ptr_off"
+	SondeVarSwissTableGroupsOff  = "swiss_table_groups_off"
 	SondeVarUnusedEventHeader    = "unused_event_header"
+	SondeVarUnusedSondeCounter   = "unused_sonde_counter"
 )
 
 // LoadSonde returns the embedded CollectionSpec for Sonde.
@@ -109,12 +127,20 @@ type SondeMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SondeVariableSpecs struct {
 	G_goidOff            *ebpf.VariableSpec `ebpf:"g_goid_off"`
+	GoSwissMaps          *ebpf.VariableSpec `ebpf:"go_swiss_maps"`
+	HmapB_off            *ebpf.VariableSpec `ebpf:"hmap_b_off"`
+	HmapBucketsOff       *ebpf.VariableSpec `ebpf:"hmap_buckets_off"`
 	ItabAfterFuncCtx     *ebpf.VariableSpec `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx        *ebpf.VariableSpec `ebpf:"itab_cancel_ctx"`
 	ItabTimerCtx         *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SwissGroupsMaskOff   *ebpf.VariableSpec `ebpf:"swiss_groups_mask_off"`
+	SwissMapDirLenOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_len_off"`
+	SwissMapDirPtrOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_ptr_off"`
+	SwissTableGroupsOff  *ebpf.VariableSpec `ebpf:"swiss_table_groups_off"`
 	UnusedEventHeader    *ebpf.VariableSpec `ebpf:"unused_event_header"`
+	UnusedSondeCounter   *ebpf.VariableSpec `ebpf:"unused_sonde_counter"`
 }
 
 // SondeObjects contains all objects after they have been loaded into the kernel.
@@ -157,12 +183,20 @@ func (m *SondeMaps) Close() error {
 // It can be passed to LoadSondeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SondeVariables struct {
 	G_goidOff            *ebpf.Variable `ebpf:"g_goid_off"`
+	GoSwissMaps          *ebpf.Variable `ebpf:"go_swiss_maps"`
+	HmapB_off            *ebpf.Variable `ebpf:"hmap_b_off"`
+	HmapBucketsOff       *ebpf.Variable `ebpf:"hmap_buckets_off"`
 	ItabAfterFuncCtx     *ebpf.Variable `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx        *ebpf.Variable `ebpf:"itab_cancel_ctx"`
 	ItabTimerCtx         *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SwissGroupsMaskOff   *ebpf.Variable `ebpf:"swiss_groups_mask_off"`
+	SwissMapDirLenOff    *ebpf.Variable `ebpf:"swiss_map_dir_len_off"`
+	SwissMapDirPtrOff    *ebpf.Variable `ebpf:"swiss_map_dir_ptr_off"`
+	SwissTableGroupsOff  *ebpf.Variable `ebpf:"swiss_table_groups_off"`
 	UnusedEventHeader    *ebpf.Variable `ebpf:"unused_event_header"`
+	UnusedSondeCounter   *ebpf.Variable `ebpf:"unused_sonde_counter"`
 }
 
 // SondePrograms contains all programs after they have been loaded into the kernel.

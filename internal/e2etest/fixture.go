@@ -2,147 +2,130 @@ package e2etest
 
 import (
 	"bufio"
-	"fmt"
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sonde-go/auto/internal/vmtest/vmenv"
 )
-
-var (
-	buildMu sync.Mutex
-	built   = map[string]string{}
-)
-
-// Build compiles the Go package in dir (relative to the test's working
-// directory) once per test binary, with extra `go build` flags, and returns
-// the executable's path.
-func Build(t testing.TB, dir string, flags ...string) string {
-	t.Helper()
-	key := dir + "\x00" + strings.Join(flags, "\x00")
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if p, ok := built[key]; ok {
-		return p
-	}
-	if vmenv.InVM() {
-		// No go command in the kernel-matrix VMs: the fixture was built
-		// beforehand (internal/vmtest.Suite) under its directory's name.
-		return filepath.Join(vmenv.FixtureDir(), filepath.Base(dir))
-	}
-	out, err := os.MkdirTemp("", "sonde-fixture-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(out, filepath.Base(dir))
-	args := append([]string{"build", "-o", bin}, flags...)
-	cmd := exec.Command("go", append(args, ".")...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", dir, err, b)
-	}
-	built[key] = bin
-	return bin
-}
 
 // Proc is a running fixture.
 type Proc struct {
 	Cmd  *exec.Cmd
 	Addr string // from its "listening on ADDR" line
-	out  *bufio.Reader
 }
 
-// Start runs bin with env added to the environment and waits for its
-// "listening on ADDR" line. The process is killed on cleanup.
+// startTimeout bounds the wait for a fixture's "listening on" line.
+const startTimeout = 30 * time.Second
+
+// Start runs bin (built by testenv.Build) with env added to the
+// environment and waits for its "listening on ADDR" line. When the process
+// exits before that line, Start fails the test at once with its exit
+// status and what it wrote to stdout and stderr. Its stderr also goes to
+// the test's. The process is killed and reaped on cleanup.
 func Start(t testing.TB, bin string, env ...string) *Proc {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
+	cmd.WaitDelay = time.Second // a child of the fixture may hold stderr open
+	var stdout, stderr capture
+	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
+		return nil
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
 		t.Fatalf("starting %s: %v", bin, err)
+		return nil
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	p := &Proc{Cmd: cmd, out: bufio.NewReader(stdout)}
+
+	// The reader owns stdout until EOF; Wait runs only once the process is
+	// gone, so it never races with reads of the pipe.
 	line := make(chan string, 1)
+	eof := make(chan struct{})
 	go func() {
+		defer close(eof)
+		defer r.Close()
+		br := bufio.NewReader(r)
+		found := false
 		for {
-			l, err := p.out.ReadString('\n')
-			if strings.HasPrefix(l, "listening on ") {
-				line <- strings.TrimSpace(strings.TrimPrefix(l, "listening on "))
+			l, err := br.ReadString('\n')
+			stdout.Write([]byte(l))
+			if a, ok := strings.CutPrefix(l, "listening on "); ok && !found {
+				found = true
+				line <- strings.TrimSpace(a)
 			}
 			if err != nil {
 				return
 			}
 		}
 	}()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+
+	p := &Proc{Cmd: cmd}
 	select {
 	case p.Addr = <-line:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not print its address", bin)
+		return p
+	case <-exited:
+		// It may have printed the line just before exiting: read stdout to
+		// its end (a child of the fixture could hold it open: not forever).
+		select {
+		case <-eof:
+		case <-time.After(time.Second):
+		}
+		select {
+		case p.Addr = <-line:
+			return p
+		default:
+		}
+		status := "exit status 0"
+		if waitErr != nil {
+			status = waitErr.Error()
+		}
+		t.Fatalf("%s exited before printing its address: %s\nstdout:\n%s\nstderr:\n%s", bin, status, &stdout, &stderr)
+	case <-time.After(startTimeout):
+		t.Fatalf("%s did not print its address within %v\nstdout:\n%s\nstderr:\n%s", bin, startTimeout, &stdout, &stderr)
 	}
-	return p
+	return nil
 }
 
-// RequireRoot skips the test unless it runs as root, which loading BPF
-// programs and attaching uprobes to another process need. CI runs as root,
-// so it never skips there: with CI set, not being root is a failure.
-func RequireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("eBPF end-to-end tests must run as root in CI")
-	}
-	t.Skip(fmt.Sprintf("needs root to load BPF programs (euid %d)", os.Geteuid()))
+// capture keeps the first captureMax bytes written to it, for failure
+// messages; it is safe for concurrent use.
+type capture struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-// Go122 is the older toolchain CI installs (Debian golang-1.22-go): classic
-// maps and older struct layouts.
-const Go122 = "/usr/lib/go-1.22/bin/go"
+const captureMax = 64 << 10
 
-// BuildStdWith builds the standard-library-only fixture in dir with the
-// toolchain goBin, in a module of its own (the main go.mod is too new for
-// old toolchains). It skips the test when goBin is not installed.
-func BuildStdWith(t testing.TB, goBin, dir string) string {
-	t.Helper()
-	if _, err := os.Stat(goBin); err != nil {
-		t.Skipf("toolchain %s not installed", goBin)
+func (c *capture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := captureMax - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(len(p), room)])
 	}
-	src := t.TempDir()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module fixture\n\ngo 1.22\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), filepath.Base(dir))
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false", "GOWORK=off")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s with %s: %v\n%s", dir, goBin, err, b)
-	}
-	return bin
+	return len(p), nil
+}
+
+func (c *capture) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.String()
 }

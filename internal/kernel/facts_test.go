@@ -11,14 +11,9 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load BPF programs")
-	}
-}
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
+)
 
 // atLeast reports whether the running kernel release is at least major.minor.
 func atLeast(t *testing.T, release string, major, minor int) bool {
@@ -44,14 +39,14 @@ func leadingDigits(s string) string {
 }
 
 func TestDetectCached(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	if Detect() != Detect() {
 		t.Fatal("Detect does not cache")
 	}
 }
 
 func TestDetectCoherent(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	f := Detect()
 	for _, kv := range [][2]any{
 		{"write_user", f.WriteUser}, {"uprobe_multi", f.UprobeMulti},
@@ -174,7 +169,7 @@ func TestProbeBTF(t *testing.T) {
 }
 
 func TestRemoveMemlock(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	if err := RemoveMemlock(); err != nil {
 		t.Fatal(err)
 	}

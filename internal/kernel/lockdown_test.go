@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 func TestParseLockdown(t *testing.T) {
@@ -42,9 +44,7 @@ func TestReadLockdownPlainDir(t *testing.T) {
 // and checks that readLockdown mounts it back for the read, then leaves the
 // directory as it found it.
 func TestReadLockdownMounts(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount securityfs")
-	}
+	testenv.RequireRoot(t) // to mount securityfs
 	want := readLockdown(securityDir, false)
 	if !isSecurityfs(securityDir) {
 		t.Skipf("securityfs is not mounted at %s", securityDir)

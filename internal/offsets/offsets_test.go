@@ -3,84 +3,34 @@ package offsets_test
 import (
 	"debug/dwarf"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/sonde-go/auto/internal/binary"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/offsets"
 )
 
-var fixtureDir string
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sonde-offsets-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// fixture is testdata/httpapp built once per test run, on first use.
-type fixture struct {
-	name  string
-	goCmd string // "" for the running toolchain
-	args  []string
-
-	once sync.Once
-	path string
-	skip string
-	err  error
-}
+// fixture is testdata/httpapp built by testenv.Build, once per test run.
+type fixture []testenv.Option
 
 var (
-	fxHTTP     = &fixture{name: "http"}
-	fxStripped = &fixture{name: "http-stripped", args: []string{"-ldflags=-s -w"}}
+	fxHTTP     = fixture{testenv.Name("http")}
+	fxStripped = fixture{testenv.Name("http-stripped"), testenv.Flags("-ldflags=-s -w")}
 	// Go 1.22 has the classic map and other struct layouts; see
 	// /work/shared/notes/go-versions.md for installing it.
-	fxGo122 = &fixture{name: "http-go122", goCmd: "/usr/lib/go-1.22/bin/go"}
+	fxGo122 = fixture{testenv.Name("http-go122"), testenv.Toolchain(testenv.Go122)}
 )
 
-func (fx *fixture) dwarf(t testing.TB) (*dwarf.Data, error) {
+func (fx fixture) dwarf(t testing.TB) (*dwarf.Data, error) {
 	t.Helper()
-	fx.once.Do(func() {
-		goCmd := fx.goCmd
-		if goCmd == "" {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		if _, err := os.Stat(goCmd); err != nil {
-			fx.skip = fmt.Sprintf("toolchain %s not installed", goCmd)
-			return
-		}
-		fx.path = filepath.Join(fixtureDir, fx.name)
-		cmd := exec.Command(goCmd, append([]string{"build", "-o", fx.path}, fx.args...)...)
-		cmd.Dir = filepath.Join("testdata", "httpapp")
-		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOPROXY=off", "GOWORK=off",
-			"GOTOOLCHAIN=local", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fx.err = fmt.Errorf("building %s: %v\n%s", fx.name, err, out)
-		}
-	})
-	if fx.skip != "" {
-		t.Skip(fx.skip)
-	}
-	if fx.err != nil {
-		t.Fatal(fx.err)
-	}
-	f, err := binary.Open(fx.path)
+	f, err := binary.Open(testenv.Build(t, "testdata/httpapp", fx...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,8 @@ type Pipeline struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 
-	logDecode, logUnknown, logDrop, logExport limiter
+	logDecode, logUnknown, logDrop limiter
+	logExport                      distinct
 }
 
 // New returns a Pipeline that exports through cfg.Exporter.
@@ -105,7 +106,7 @@ func New(cfg Config) (*Pipeline, error) {
 		logDecode:  limiter{max: logFirst},
 		logUnknown: limiter{max: logFirst},
 		logDrop:    limiter{max: 1},
-		logExport:  limiter{max: logFirst},
+		logExport:  distinct{max: maxExportErrors},
 	}
 	// The processor's own queue never fills: submit admits at most
 	// QueueSize spans until their export returns.
@@ -209,7 +210,15 @@ func (p *Pipeline) exported(n int, err error) {
 	}
 	if err != nil {
 		p.c.exportErrors.Add(uint64(n))
-		p.logProblem(&p.logExport, err, "exporting spans", "count", n)
+		if ok, last := p.logExport.allow(err.Error()); ok {
+			kv := []any{"count", n}
+			if last {
+				kv = append(kv, "note", "further export errors are counted, not logged")
+			} else {
+				kv = append(kv, "note", "this error is logged once; Stats counts every failed span")
+			}
+			p.log.Error(err, "exporting spans", kv...)
+		}
 		return
 	}
 	p.c.exported.Add(uint64(n))

@@ -22,6 +22,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
 	"github.com/sonde-go/auto/internal/pipeline"
 )
@@ -241,14 +242,15 @@ func (e *countExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnly
 
 func (*countExporter) Shutdown(context.Context) error { return nil }
 
+// waitFor waits up to 5 s for cond to hold.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if !cond() {
+			return errors.New("condition not reached")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // logLines is a logger that keeps what it prints.

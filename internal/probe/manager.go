@@ -3,18 +3,30 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/sonde-go/auto/internal/bpf"
 	"github.com/sonde-go/auto/internal/offsets"
 	"github.com/sonde-go/auto/internal/pipeline"
 )
 
-// Shared map names: every probe's C includes the same definitions and the
-// manager makes all probes use one instance of each.
-var sharedMaps = []string{"events", "spans_by_ctx", "spans_by_goroutine", "counters", "spans_by_request"}
+// coreMaps are the maps of the shared C headers (internal/bpf): every probe
+// that declares one uses the same instance. Beyond these, the probes of one
+// Go package share each map that several of them declare by one name (their
+// C includes the same header of that package).
+var coreMaps = map[string]bool{"events": true, "spans_by_ctx": true, "spans_by_goroutine": true, "counters": true}
+
+// eventKindPrefix starts the name of each EVENT_KIND(name) variable.
+const eventKindPrefix = "event_kind_"
+
+// ErrUnknownVar reports a variable a probe sets that its spec does not
+// declare (a misspelled name would otherwise leave an offset at 0).
+var ErrUnknownVar = errors.New("variable not declared in the BPF spec")
 
 // Status says what happened to one probe.
 type Status struct {
@@ -26,12 +38,17 @@ type Status struct {
 	Links   int   // attached links
 	Sites   int   // attached addresses (entries + returns)
 	Multi   bool  // attached through uprobe_multi links
+	// Events are the event kinds the probe was given, by event name.
+	Events map[string]uint32
 }
 
 // Manager loads probes into one target and holds what it loaded.
 type Manager struct {
-	t        *Target
-	shared   map[string]*ebpf.Map
+	t *Target
+	// shared maps by scope ("" for coreMaps, else the probe's package) and
+	// name.
+	shared   map[string]map[string]*ebpf.Map
+	nextKind uint32 // last event kind number given out
 	colls    []*ebpf.Collection
 	links    []link.Link
 	exe      *link.Executable
@@ -44,7 +61,7 @@ func NewManager(t *Target) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening executable for uprobes: %w", err)
 	}
-	return &Manager{t: t, exe: exe, shared: map[string]*ebpf.Map{}}, nil
+	return &Manager{t: t, exe: exe, shared: map[string]map[string]*ebpf.Map{}}, nil
 }
 
 // Check reports, without loading anything, whether each probe would apply
@@ -53,7 +70,7 @@ func (m *Manager) Check(probes []Probe) []Status {
 	var out []Status
 	for _, p := range probes {
 		st := Status{Probe: p.Name(), Library: p.Library()}
-		_, st.Version, st.Err = m.prepare(p)
+		_, st.Events, st.Version, st.Err = m.prepare(p)
 		out = append(out, st)
 	}
 	return out
@@ -83,31 +100,63 @@ func (m *Manager) Load(probes []Probe, pl *pipeline.Pipeline) error {
 // Statuses returns what Load did for each probe.
 func (m *Manager) Statuses() []Status { return m.statuses }
 
-// Map returns one of the shared maps ("events", "counters", ...), or nil
-// before a probe is loaded.
-func (m *Manager) Map(name string) *ebpf.Map { return m.shared[name] }
+// Map returns one of the core shared maps ("events", "counters", ...), or
+// nil before a probe is loaded.
+func (m *Manager) Map(name string) *ebpf.Map { return m.shared[""][name] }
 
-func (m *Manager) prepare(p Probe) (*ebpf.CollectionSpec, string, error) {
+// mapScope returns the scope a map of p is shared in, or false when it is
+// the probe's own.
+func mapScope(p Probe, name string) (string, bool) {
+	if coreMaps[name] {
+		return "", true
+	}
+	if strings.HasPrefix(name, ".") {
+		return "", false // .rodata, .bss: the probe's own globals
+	}
+	return PackageOf(p), true
+}
+
+// prepare checks that p applies to the target and returns its spec with
+// every variable set, and the event kinds it was given by name.
+func (m *Manager) prepare(p Probe) (*ebpf.CollectionSpec, map[string]uint32, string, error) {
 	version, ok := m.t.Bin.Module(p.Library())
 	if !ok {
-		return nil, "", ErrNotLinked
+		return nil, nil, "", ErrNotLinked
 	}
+	spec, vars, err := m.vars(p)
+	if err != nil {
+		return nil, nil, version, err
+	}
+	if err := SetVars(spec, vars.common, vars.own); err != nil {
+		return nil, nil, version, err
+	}
+	kinds, err := m.eventKinds(p, spec)
+	if err != nil {
+		return nil, nil, version, err
+	}
+	return spec, kinds, version, nil
+}
+
+type probeVars struct{ common, own []Var }
+
+// vars computes the variables of p for the target.
+func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 	for _, h := range p.Hooks() {
 		if _, err := m.t.Bin.Func(h.Symbol); err != nil && !h.Optional {
-			return nil, version, fmt.Errorf("function %s: %w", h.Symbol, err)
+			return nil, probeVars{}, fmt.Errorf("function %s: %w", h.Symbol, err)
 		}
 	}
 	required, optional := p.Fields()
 	offs := offsets.Table{}
 	if m.t.DWARF == nil {
-		return nil, version, fmt.Errorf("struct offsets: no DWARF in the binary (built with -ldflags=-w?): %w",
+		return nil, probeVars{}, fmt.Errorf("struct offsets: no DWARF in the binary (built with -ldflags=-w?): %w",
 			&offsets.MissingError{Fields: required})
 	}
 	all := append(append(append([]offsets.Field{}, commonFields...), required...), optional...)
 	found, err := offsets.FromDWARF(m.t.DWARF, all)
 	var miss *offsets.MissingError
 	if err != nil && !errors.As(err, &miss) {
-		return nil, version, fmt.Errorf("reading struct offsets: %w", err)
+		return nil, probeVars{}, fmt.Errorf("reading struct offsets: %w", err)
 	}
 	for k, v := range found {
 		offs[k] = v
@@ -119,46 +168,104 @@ func (m *Manager) prepare(p Probe) (*ebpf.CollectionSpec, string, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, version, fmt.Errorf("struct offsets: %w", &offsets.MissingError{Fields: missing})
+		return nil, probeVars{}, fmt.Errorf("struct offsets: %w", &offsets.MissingError{Fields: missing})
 	}
-	vars, err := commonVars(m.t, offs)
+	common, err := commonVars(m.t, offs)
 	if err != nil {
-		return nil, version, err
+		return nil, probeVars{}, err
 	}
 	own, err := p.Vars(m.t, offs)
 	if err != nil {
-		return nil, version, err
+		return nil, probeVars{}, err
 	}
 	spec, err := p.Spec()
 	if err != nil {
-		return nil, version, fmt.Errorf("loading BPF spec: %w", err)
+		return nil, probeVars{}, fmt.Errorf("loading BPF spec: %w", err)
 	}
-	for _, v := range append(vars, own...) {
+	return spec, probeVars{common: common, own: own}, nil
+}
+
+// sharedSpec is the spec of every shared header (internal/bpf/types.c).
+var sharedSpec = sync.OnceValues(bpf.LoadSonde)
+
+// SetVars sets variables in spec. Each of the shared headers' variables
+// (common) must exist in the shared headers and is set where the probe's C
+// includes its header; every one of the probe's own must exist in spec.
+// A missing one is ErrUnknownVar.
+func SetVars(spec *ebpf.CollectionSpec, common, own []Var) error {
+	shared, err := sharedSpec()
+	if err != nil {
+		return fmt.Errorf("loading the shared BPF spec: %w", err)
+	}
+	for _, v := range common {
+		if _, ok := shared.Variables[v.Name]; !ok {
+			return fmt.Errorf("setting shared %s: %w", v.Name, ErrUnknownVar)
+		}
+		if sv, ok := spec.Variables[v.Name]; ok {
+			if err := sv.Set(v.Value); err != nil {
+				return fmt.Errorf("setting %s: %w", v.Name, err)
+			}
+		}
+	}
+	for _, v := range own {
 		sv, ok := spec.Variables[v.Name]
 		if !ok {
-			continue // this probe's C does not use that shared variable
+			return fmt.Errorf("setting %s: %w", v.Name, ErrUnknownVar)
 		}
 		if err := sv.Set(v.Value); err != nil {
-			return nil, version, fmt.Errorf("setting %s: %w", v.Name, err)
+			return fmt.Errorf("setting %s: %w", v.Name, err)
 		}
 	}
-	return spec, version, nil
+	return nil
+}
+
+// EventNames returns the event names spec declares with EVENT_KIND, sorted.
+func EventNames(spec *ebpf.CollectionSpec) []string {
+	var names []string
+	for name := range spec.Variables {
+		if rest, ok := strings.CutPrefix(name, eventKindPrefix); ok {
+			names = append(names, rest)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// eventKinds numbers the events of p (unique among all probes of m), sets
+// them in spec and checks that p decodes exactly those.
+func (m *Manager) eventKinds(p Probe, spec *ebpf.CollectionSpec) (map[string]uint32, error) {
+	decoders := p.Decoders(m.t)
+	kinds := map[string]uint32{}
+	for _, name := range EventNames(spec) {
+		if decoders[name] == nil {
+			return nil, fmt.Errorf("event %s: no decoder", name)
+		}
+		m.nextKind++
+		kinds[name] = m.nextKind
+		if err := spec.Variables[eventKindPrefix+name].Set(m.nextKind); err != nil {
+			return nil, fmt.Errorf("setting event kind %s: %w", name, err)
+		}
+	}
+	for name := range decoders {
+		if _, ok := kinds[name]; !ok {
+			return nil, fmt.Errorf("decoder %s: no EVENT_KIND(%s) in the BPF spec", name, name)
+		}
+	}
+	return kinds, nil
 }
 
 func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 	st = Status{Probe: p.Name(), Library: p.Library()}
-	spec, version, err := m.prepare(p)
-	st.Version = version
+	spec, kinds, version, err := m.prepare(p)
+	st.Version, st.Events = version, kinds
 	if err != nil {
 		st.Err = err
 		return st
 	}
 	repl := map[string]*ebpf.Map{}
-	for _, name := range sharedMaps {
-		if mp, ok := m.shared[name]; ok {
-			if _, inSpec := spec.Maps[name]; inSpec {
-				repl[name] = mp
-			}
+	for name := range spec.Maps {
+		if scope, ok := mapScope(p, name); ok && m.shared[scope][name] != nil {
+			repl[name] = m.shared[scope][name]
 		}
 	}
 	if m.t.Facts.UprobeMulti == nil {
@@ -188,15 +295,21 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 		st.Err = err
 		return st
 	}
-	for _, name := range sharedMaps {
-		if _, ok := m.shared[name]; !ok && coll.Maps[name] != nil {
-			m.shared[name] = coll.Maps[name]
+	for name, mp := range coll.Maps {
+		scope, ok := mapScope(p, name)
+		if !ok || m.shared[scope][name] != nil {
+			continue
 		}
+		if m.shared[scope] == nil {
+			m.shared[scope] = map[string]*ebpf.Map{}
+		}
+		m.shared[scope][name] = mp
 	}
 	m.colls = append(m.colls, coll)
 	m.links = append(m.links, links...)
-	for kind, d := range p.Decoders(m.t) {
-		pl.Register(kind, scopeOf(p), d)
+	decoders := p.Decoders(m.t)
+	for name, kind := range kinds {
+		pl.Register(kind, scopeOf(p), decoders[name])
 	}
 	st.Loaded, st.Links, st.Sites, st.Multi = true, len(links), sites, multi
 	return st

@@ -25,10 +25,28 @@ type Hook struct {
 	Optional bool
 }
 
-// Var sets one volatile const of the probe's BPF spec.
+// Var sets one volatile const of the probe's BPF spec. Setting a name the
+// spec does not declare is an error at load.
 type Var struct {
 	Name  string
 	Value any
+}
+
+// KernelTests are the tests of a probe's package that the kernel matrix
+// (internal/vmtest, make test-kernels) runs on every kernel. Each must
+// pass there: a test that is renamed, skipped or missing fails the matrix.
+type KernelTests struct {
+	// Tests are top-level test names, run whole.
+	Tests []string
+	// Skip is a -test.skip pattern for subtests that cannot run in the VM
+	// (no network service there), e.g. "TestTodoExample/postgres".
+	Skip string
+	// Fixtures are the Go programs the tests build, prebuilt for the VM
+	// (it has no go command): fixture name -> package directory relative
+	// to the module root ("./probes/nethttp/testdata/server").
+	Fixtures map[string]string
+	// Short runs the tests with -test.short.
+	Short bool
 }
 
 // Probe is one instrumented library.
@@ -47,6 +65,10 @@ type Probe interface {
 	// Vars computes the probe's own spec variables for a target. It returns
 	// an error wrapping ErrUnsupportedVersion when the probe cannot serve it.
 	Vars(t *Target, offs offsets.Table) ([]Var, error)
-	// Decoders returns the event decoders by event kind.
-	Decoders(t *Target) map[uint32]pipeline.Decoder
+	// Decoders returns the event decoders by event name: the names its C
+	// declares with EVENT_KIND(name). The manager numbers the kinds.
+	Decoders(t *Target) map[string]pipeline.Decoder
+	// KernelTests names the tests that the kernel matrix runs for the
+	// probe.
+	KernelTests() KernelTests
 }

@@ -21,19 +21,12 @@ type Target struct {
 	Bias   uint64      // runtime address minus link-time address (PIE)
 	Facts  *kernel.Facts
 	Logger logr.Logger
-	// Settings are the user's switches that change what probes record.
+	// Settings holds the value of every setting the probes declare (see
+	// Configurable), defaults included.
 	Settings Settings
 
 	syms  map[string]uint64 // symbol table, read on first use
 	itabs map[uint64]string // runtime itab address -> concrete type
-}
-
-// Settings are the user's switches that change what probes record.
-type Settings struct {
-	IncludeDBStatement bool // add db.query.text
-	DBStatementRaw     bool // keep literals in db.query.text
-	ParseDBStatement   bool // name database spans "{operation} {table}"
-	GlobalAuto         bool // switch on the OTel global tracer's auto path
 }
 
 // NewTarget opens the executable of pid and reads what probes need.

@@ -82,6 +82,8 @@ func TestWaitExe(t *testing.T) {
 	bin := copyFixture(t, "exe")
 	started := make(chan int, 1)
 	go func() {
+		// Part of what is tested, not a wait for a condition: the target
+		// starts only after WaitExe has polled for a while and found nothing.
 		time.Sleep(300 * time.Millisecond)
 		cmd := startCmd(t, bin)
 		started <- cmd

@@ -8,49 +8,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
-var (
-	fixtureDir  string
-	fixtureMu   sync.Mutex
-	fixtureBins = map[string]string{}
-)
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "process-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // fixture builds testdata/target once per build mode ("exe" or "pie") and
 // returns the binary's path.
 func fixture(t *testing.T, mode string) string {
 	t.Helper()
-	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if bin, ok := fixtureBins[mode]; ok {
-		return bin
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build the fixture: %v", err)
-	}
-	bin := filepath.Join(fixtureDir, "target-"+mode)
-	cmd := exec.Command(goBin, "build", "-buildmode="+mode, "-o", bin, "./testdata/target")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building fixture: %v\n%s", err, out)
-	}
-	fixtureBins[mode] = bin
-	return bin
+	return testenv.Build(t, "testdata/target", testenv.Name("target-"+mode), testenv.Flags("-buildmode="+mode))
 }
 
 // copyFixture copies the fixture to a fresh file, so that no other process

@@ -32,6 +32,8 @@ func TestAliveAndWaitExit(t *testing.T) {
 
 			done := make(chan error, 1)
 			go func() { done <- tc.wait(context.Background(), pid) }()
+			// Part of what is tested: the process exits while wait is
+			// already waiting (there is nothing to observe that it is).
 			time.Sleep(50 * time.Millisecond)
 			tg.finish(t)
 			select {

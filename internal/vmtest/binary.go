@@ -28,6 +28,9 @@ type TestBinary struct {
 	// Builds are Go programs built (static, CGO_ENABLED=0) into the fixture
 	// directory: name there -> package, as for Package.
 	Builds map[string]string
+	// Want are tests (top-level names) that must report "--- PASS" in the
+	// VM: one renamed, skipped or not run fails the matrix.
+	Want []string
 	// Timeout bounds the binary's run in the VM; 0 means 5 minutes.
 	Timeout time.Duration
 }

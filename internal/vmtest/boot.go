@@ -135,6 +135,9 @@ func Boot(ctx context.Context, k Kernel, initrd *Initrd, opts Options) (Result, 
 	if err := res.Err(initrd.Binaries); err != nil {
 		errs = append(errs, err)
 	}
+	if err := res.WantPassed(initrd.Want); err != nil {
+		errs = append(errs, err)
+	}
 	if waitErr != nil && !res.Done && runErr == nil {
 		errs = append(errs, fmt.Errorf("qemu: %w: %s", waitErr, strings.TrimSpace(stderr.String())))
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 // cpioEntry is one entry read back by readCPIO.
@@ -111,9 +113,7 @@ func TestCPIOWriterShortFile(t *testing.T) {
 // installed, as a second reader.
 func TestCPIOWriterWithCPIO(t *testing.T) {
 	bin, err := exec.LookPath("cpio")
-	if err != nil {
-		t.Skip("cpio command not installed (apt-get install cpio)")
-	}
+	testenv.Require(t, err == nil, "cpio command not installed (apt-get install cpio): %v", err)
 	var buf bytes.Buffer
 	c := newCPIOWriter(&buf)
 	for _, err := range []error{

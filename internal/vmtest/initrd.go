@@ -30,6 +30,8 @@ type Initrd struct {
 	Path string
 	// Binaries are the names of the test binaries, in run order.
 	Binaries []string
+	// Want are the tests each binary must pass, by binary name.
+	Want map[string][]string
 	// Timeout is the sum of the binaries' timeouts.
 	Timeout time.Duration
 }
@@ -108,6 +110,12 @@ func BuildInitrd(ctx context.Context, workDir string, bins []TestBinary, opts Bu
 			Timeout:    timeout,
 		})
 		initrd.Binaries = append(initrd.Binaries, name)
+		if len(b.Want) > 0 {
+			if initrd.Want == nil {
+				initrd.Want = map[string][]string{}
+			}
+			initrd.Want[name] = b.Want
+		}
 	}
 	manifest, err := json.MarshalIndent(m, "", "\t")
 	if err != nil {

@@ -22,7 +22,7 @@ func TestKernels(t *testing.T) {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	initrd, err := BuildInitrd(ctx, t.TempDir(), Suite, BuildOptions{Gzip: os.Getenv("SONDE_VM_GZIP") == "1"})
+	initrd, err := BuildInitrd(ctx, t.TempDir(), Suite(), BuildOptions{Gzip: os.Getenv("SONDE_VM_GZIP") == "1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package vmtest
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +22,8 @@ var (
 	ErrIncomplete = errors.New("vm did not finish")
 	// ErrTimeout: the VM ran past its timeout and was killed.
 	ErrTimeout = errors.New("vm timed out")
+	// ErrNotPassed: a test the matrix wants did not report a pass.
+	ErrNotPassed = errors.New("wanted test did not pass")
 )
 
 // Result is what one VM run reported.
@@ -45,6 +49,8 @@ type BinaryResult struct {
 	Output []string
 	// Skipped names the tests that reported "--- SKIP".
 	Skipped []string
+	// Passed names the tests that reported "--- PASS".
+	Passed []string
 }
 
 // Binary returns the result of the named binary, or nil.
@@ -100,7 +106,8 @@ func (p *consoleParser) line(l string) {
 			return
 		}
 		out := p.output[r.Name]
-		p.res.Binaries = append(p.res.Binaries, BinaryResult{Result: r, Output: out, Skipped: skipped(out)})
+		p.res.Binaries = append(p.res.Binaries, BinaryResult{Result: r, Output: out,
+			Skipped: reported(out, "--- SKIP: "), Passed: reported(out, "--- PASS: ")})
 	case strings.Contains(l, vmenv.KernelMarker+" "):
 		kv := vmenv.KeyValues(l[strings.Index(l, vmenv.KernelMarker):])
 		p.res.Release, p.res.Lockdown = kv["release"], kv["lockdown"]
@@ -116,12 +123,32 @@ func (p *consoleParser) line(l string) {
 // finish stores the whole console in the result.
 func (p *consoleParser) finish() { p.res.Console = p.console.String() }
 
-// skipped returns the test names of "--- SKIP: Name (0.00s)" lines.
-func skipped(out []string) []string {
+// WantPassed checks that every wanted test of each binary reported a pass
+// (tests by binary name).
+func (r *Result) WantPassed(tests map[string][]string) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(tests)) {
+		want := tests[name]
+		var passed []string
+		if b := r.Binary(name); b != nil {
+			passed = b.Passed
+		}
+		for _, w := range want {
+			if !slices.Contains(passed, w) {
+				errs = append(errs, fmt.Errorf("%s: %s: %w", name, w, ErrNotPassed))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reported returns the test names of "<prefix>Name (0.00s)" lines, e.g.
+// "--- SKIP: ", subtests included.
+func reported(out []string, prefix string) []string {
 	var names []string
 	for _, l := range out {
 		l = strings.TrimSpace(l)
-		if rest, ok := strings.CutPrefix(l, "--- SKIP: "); ok {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
 			if f := strings.Fields(rest); len(f) > 0 {
 				names = append(names, f[0])
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sonde-go/auto"
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
 )
 
@@ -37,8 +38,8 @@ var databases = []database{
 }
 
 func TestDBAppSpans(t *testing.T) {
-	e2etest.RequireRoot(t)
-	bin := e2etest.Build(t, "testdata/dbapp")
+	testenv.RequireRoot(t)
+	bin := testenv.Build(t, "testdata/dbapp")
 	for _, db := range databases {
 		t.Run(db.name, func(t *testing.T) {
 			dsn := db.dsn(t)

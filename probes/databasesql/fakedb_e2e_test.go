@@ -1,9 +1,6 @@
 package databasesql_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,23 +8,23 @@ import (
 
 	"github.com/sonde-go/auto"
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
 )
-
-// go122 is the older toolchain of /work/shared/notes/go-versions.md.
-const go122 = "/usr/lib/go-1.22/bin/go"
 
 // A driver Sonde does not know, on the current and an older Go: one span
 // per operation all the same, with db.system.name other_sql and the error's
 // Go type as error.type.
 func TestUnknownDriver(t *testing.T) {
-	e2etest.RequireRoot(t)
+	testenv.RequireRoot(t)
 	for _, tc := range []struct {
 		name  string
 		build func(t *testing.T) string
 	}{
-		{"current", func(t *testing.T) string { return e2etest.Build(t, "testdata/fakedb") }},
-		{"go1.22", buildGo122},
+		{"current", func(t *testing.T) string { return testenv.Build(t, "testdata/fakedb") }},
+		{"go1.22", func(t *testing.T) string {
+			return testenv.Build(t, "testdata/fakedb", testenv.Toolchain(testenv.Go122))
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proc := e2etest.Start(t, tc.build(t))
@@ -83,20 +80,4 @@ func checkFakeError(t *testing.T, e otlptest.Span) {
 	if e.StatusCode != ptrace.StatusCodeError || e.Str("error.type") != "*main.fakeError" || e.Attrs["db.response.status_code"] != nil {
 		t.Errorf("/error: status %v, error.type %q, db.response.status_code %v", e.StatusCode, e.Str("error.type"), e.Attrs["db.response.status_code"])
 	}
-}
-
-// buildGo122 builds testdata/fakedb with Go 1.22; the test is skipped where
-// that toolchain is not installed.
-func buildGo122(t *testing.T) string {
-	if _, err := os.Stat(go122); err != nil {
-		t.Skipf("toolchain %s not installed", go122)
-	}
-	out := filepath.Join(t.TempDir(), "fakedb")
-	cmd := exec.Command(go122, "build", "-o", out, ".")
-	cmd.Dir = "testdata/fakedb"
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false", "GOWORK=off")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building testdata/fakedb with %s: %v\n%s", go122, err, b)
-	}
-	return out
 }

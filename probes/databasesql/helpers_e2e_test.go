@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -20,6 +20,7 @@ import (
 
 	_ "github.com/lib/pq" // the tests' own PostgreSQL connection
 
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
 )
 
@@ -28,29 +29,20 @@ import (
 const envDatabaseURL = "SONDE_TEST_DATABASE_URL"
 
 // postgresDSN returns a DSN for a fresh schema of the database named by
-// SONDE_TEST_DATABASE_URL; the schema is dropped when the test ends. Outside
-// CI the test is skipped when the variable is unset or the database does not
-// answer; in CI both are failures.
+// SONDE_TEST_DATABASE_URL; the schema is dropped when the test ends. The
+// variable unset or the database not answering is a testenv.Require
+// failure: a skip here, a failure in CI.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("CI") != "" {
-		fail = t.Fatalf
-	}
 	raw := os.Getenv(envDatabaseURL)
-	if raw == "" {
-		fail("%s is not set; set it to e.g. postgres://todo:password@127.0.0.1:5432/todo?sslmode=disable to test against PostgreSQL", envDatabaseURL)
-		return ""
-	}
+	testenv.Require(t, raw != "", "%s is not set; set it to e.g. postgres://todo:password@127.0.0.1:5432/todo?sslmode=disable to test against PostgreSQL", envDatabaseURL)
 	admin, err := sql.Open("postgres", raw)
 	if err != nil {
 		t.Fatalf("opening %s: %v", envDatabaseURL, err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	if err := admin.Ping(); err != nil {
-		fail("PostgreSQL at %s does not answer: %v", envDatabaseURL, err)
-		return ""
-	}
+	err = admin.Ping()
+	testenv.Require(t, err == nil, "PostgreSQL at %s does not answer: %v", envDatabaseURL, err)
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "sonde_sql_" + hex.EncodeToString(b)
@@ -248,19 +240,15 @@ func enableStats(t *testing.T) bool {
 // waitHTTP polls url until it answers 200.
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, func() error {
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			err = errors.New(resp.Status)
+		if err != nil {
+			return fmt.Errorf("%s did not answer: %w", url, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer: %v", url, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -11,9 +11,6 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 )
 
-// EventQuery is the event kind of database spans (EVENT_DB_QUERY).
-const EventQuery = 3
-
 func field(s, n string) offsets.Field { return offsets.Field{Struct: s, Name: n} }
 
 // database/sql fields, in every Go version since 1.10 (src/database/sql/sql.go).
@@ -39,7 +36,7 @@ var (
 var errCodes = []struct {
 	typ   string
 	field offsets.Field
-	kind  uint64 // enum err_code_kind
+	kind  uint32 // enum err_code_kind
 }{
 	{"*github.com/lib/pq.Error", field("github.com/lib/pq.Error", "Code"), errCodeString},                               // SQLSTATE
 	{"*github.com/jackc/pgx/v5/pgconn.PgError", field("github.com/jackc/pgx/v5/pgconn.PgError", "Code"), errCodeString}, // SQLSTATE
@@ -129,7 +126,7 @@ func (Probe) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 		if tab == 0 || !ok || i == errCodeSlots {
 			continue
 		}
-		tabs[i], offs[i], kinds[i] = tab, off, e.kind
+		tabs[i], offs[i], kinds[i] = tab, off, uint64(e.kind)
 		i++
 	}
 	return []probe.Var{
@@ -143,23 +140,33 @@ func (Probe) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 		{Name: "itab_dsn_connector", Value: dsnConn},
 		{Name: "err_code_tab", Value: tabs},
 		{Name: "err_code_off", Value: offs},
-		{Name: "err_code_kind", Value: kinds},
+		{Name: "err_code_kinds", Value: kinds},
 	}, nil
 }
 
-// errCodeSlots is ERR_CODES of query.c.
+// errCodeSlots is ERR_CODES of query.c (TestSpec checks it against the
+// spec's array sizes).
 const errCodeSlots = 4
 
 // Decoders implements probe.Probe.
-func (Probe) Decoders(t *probe.Target) map[uint32]pipeline.Decoder {
+func (Probe) Decoders(t *probe.Target) map[string]pipeline.Decoder {
 	d := &decoder{
-		cfg: statementConfig{
-			include: t.Settings.IncludeDBStatement,
-			raw:     t.Settings.DBStatementRaw,
-			parse:   t.Settings.ParseDBStatement,
-		},
+		cfg:      statementSettings(t),
 		typeOf:   t.ItabType,
 		fallback: systemOfModules(t.Bin.Modules()),
 	}
-	return map[uint32]pipeline.Decoder{EventQuery: d.decode}
+	return map[string]pipeline.Decoder{"db_query": d.decode}
+}
+
+// KernelTests implements probe.Probe: against SQLite (no PostgreSQL
+// server in the VM; CI runs that on the host).
+func (Probe) KernelTests() probe.KernelTests {
+	return probe.KernelTests{
+		Tests: []string{"TestSpec", "TestDBAppSpans", "TestTodoExample"},
+		Skip:  "TestTodoExample/postgresql",
+		Fixtures: map[string]string{
+			"dbapp": "./probes/databasesql/testdata/dbapp",
+			"todo":  "./examples/todo",
+		},
+	}
 }

@@ -3,12 +3,12 @@ package databasesql
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/sonde-go/auto/internal/binary"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/offsets"
 	"github.com/sonde-go/auto/internal/probe"
 )
@@ -28,7 +28,7 @@ func TestSpec(t *testing.T) {
 		}
 	}
 	for name, size := range map[string]uint32{
-		"err_code_tab": 8 * errCodeSlots, "err_code_off": 8 * errCodeSlots, "err_code_kind": 8 * errCodeSlots,
+		"err_code_tab": 8 * errCodeSlots, "err_code_off": 8 * errCodeSlots, "err_code_kinds": 8 * errCodeSlots,
 		"db_connector_off": 8, "itab_dsn_connector": 8, "stmt_query_off": 8,
 	} {
 		v := spec.Variables[name]
@@ -71,18 +71,7 @@ func target(t *testing.T, path string) (*probe.Target, offsets.Table) {
 // buildFixture builds testdata/dbapp (test binaries have no DWARF).
 func buildFixture(t *testing.T) string {
 	t.Helper()
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build the fixture: %v", err)
-	}
-	out := filepath.Join(t.TempDir(), "dbapp")
-	cmd := exec.Command(gocmd, "build", "-o", out, ".")
-	cmd.Dir = "testdata/dbapp"
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building testdata/dbapp: %v\n%s", err, b)
-	}
-	return out
+	return testenv.Build(t, "testdata/dbapp")
 }
 
 func TestVars(t *testing.T) {
@@ -99,8 +88,8 @@ func TestVars(t *testing.T) {
 		t.Error("itab_dsn_connector is 0: sql.Open's connector itab not found")
 	}
 	tabs := got["err_code_tab"].([errCodeSlots]uint64)
-	kinds := got["err_code_kind"].([errCodeSlots]uint64)
-	if tabs[0] != tg.Itab("*github.com/lib/pq.Error", "error") || tabs[0] == 0 || kinds[0] != errCodeString {
+	kinds := got["err_code_kinds"].([errCodeSlots]uint64)
+	if tabs[0] != tg.Itab("*github.com/lib/pq.Error", "error") || tabs[0] == 0 || kinds[0] != uint64(errCodeString) {
 		t.Errorf("err_code_tab %x, kinds %v: want lib/pq's *Error first, read as a string", tabs, kinds)
 	}
 	if got["stmt_query_off"] == uint64(0) && got["stmt_db_off"] == uint64(0) {
@@ -128,9 +117,8 @@ func TestVars(t *testing.T) {
 // A program without database/sql is reported as not linked.
 func TestVarsNotLinked(t *testing.T) {
 	gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt")
-	if _, err := os.Stat(gofmt); err != nil {
-		t.Skipf("no gofmt binary to inspect: %v", err)
-	}
+	_, err := os.Stat(gofmt)
+	testenv.Require(t, err == nil, "no gofmt binary to inspect: %v", err)
 	tg, offs := target(t, gofmt)
 	if _, err := (Probe{}).Vars(tg, offs); !errors.Is(err, probe.ErrNotLinked) {
 		t.Errorf("Vars of gofmt: %v, want ErrNotLinked", err)

@@ -2,8 +2,9 @@
 
 // database/sql client spans: the Query/Exec methods of DB, Tx, Conn and Stmt,
 // entry and every return. The ctx-less and QueryRow variants call these.
-#include "sonde/event.h"
 #include "sonde/inflight.h"
+
+EVENT_KIND(db_query);
 
 // Longest statement copied; longer ones are truncated (query_len says by
 // how much) and still reported.
@@ -34,7 +35,7 @@ volatile const u64 itab_dsn_connector = 0;
 // Error types (their error itab) whose code is read at an offset.
 volatile const u64 err_code_tab[ERR_CODES] = {};
 volatile const u64 err_code_off[ERR_CODES] = {};
-volatile const u64 err_code_kind[ERR_CODES] = {};
+volatile const u64 err_code_kinds[ERR_CODES] = {};
 
 struct db_query_event {
 	struct event_header hdr;
@@ -50,18 +51,18 @@ struct db_query_event {
 };
 
 struct db_inflight {
-	struct inflight_call call; // a: receiver, b: context data pointer
+	struct span_head head; // call.a: receiver, call.b: context data pointer
 	struct db_query_event ev;
 	u8 query[QUERY_MAX]; // emitted right after ev, only the bytes copied
-	struct span_activation act;
 };
 
 _Static_assert(sizeof(struct db_query_event) % 8 == 0, "query follows the event aligned");
 
-INFLIGHT_MAPS(db, struct db_inflight, BPF_F_NO_PREALLOC);
+SPAN_INFLIGHT(db, struct db_inflight, BPF_F_NO_PREALLOC);
 
 // Force the event type into BTF for bpf2go -type.
 const struct db_query_event *unused_db_query_event __attribute__((unused));
+const enum err_code_kind *unused_err_code_kind __attribute__((unused));
 
 // Where the receiver leads to the *DB, and where the statement is.
 enum recv_kind {
@@ -96,13 +97,11 @@ static __always_inline int query_entry(struct pt_regs *ctx, enum recv_kind kind)
 	// then take query string; Stmt keeps its query.
 	u64 recv = go_arg(ctx, 1);
 	struct go_iface cctx = {.tab = go_arg(ctx, 2), .data = go_arg(ctx, 3)};
-	struct db_inflight *f =
-		inflight_begin(&db_inflight, &db_zero, goid, recv, cctx.data);
+	struct db_inflight *f = span_begin(&db_inflight, &db_zero, goid, recv,
+					   cctx.data, event_kind_db_query);
 	if (!f)
 		return 0;
 	struct db_query_event *ev = &f->ev;
-	ev->hdr.kind = EVENT_DB_QUERY;
-	ev->hdr.start_ns = bpf_ktime_get_ns();
 
 	u64 db = recv;
 	struct go_string q = {};
@@ -133,14 +132,10 @@ static __always_inline int query_entry(struct pt_regs *ctx, enum recv_kind kind)
 		ev->query_len = 0;
 	read_connector(ev, db);
 
-	if (find_parent(cctx, goid, &ev->hdr.parent))
-		new_span(&ev->hdr.sc, &ev->hdr.parent);
-	else
-		new_span(&ev->hdr.sc, NULL);
 	// Active on the goroutine only: the ctx is usually the caller's, shared
 	// with its siblings (and often the server span's own key), so
 	// registering under it would parent concurrent siblings here.
-	span_activate(&f->act, 0, goid, &ev->hdr.sc);
+	span_start(f, &cctx, 0, goid);
 	return 0;
 }
 
@@ -151,7 +146,7 @@ static __always_inline void read_err_code(struct db_query_event *ev, u64 data)
 		if (!err_code_tab[i] || err_code_tab[i] != ev->err_tab)
 			continue;
 		u64 addr = data + err_code_off[i];
-		switch (err_code_kind[i]) {
+		switch (err_code_kinds[i]) {
 		case ERR_CODE_STRING:
 			read_go_string_at(ev->err_code, addr);
 			ev->err_kind = ERR_CODE_STRING;
@@ -177,11 +172,10 @@ static __always_inline void read_err_code(struct db_query_event *ev, u64 data)
 static __always_inline int query_return(struct pt_regs *ctx, int errreg)
 {
 	u64 goid = goroutine_id(ctx);
-	struct db_inflight *f = bpf_map_lookup_elem(&db_inflight, &goid);
+	struct db_inflight *f = span_lookup(&db_inflight, goid);
 	if (!f)
 		return 0;
 	struct db_query_event *ev = &f->ev;
-	ev->hdr.end_ns = bpf_ktime_get_ns();
 	ev->err_tab = go_arg(ctx, errreg);
 	if (ev->err_tab)
 		read_err_code(ev, go_arg(ctx, errreg + 1));
@@ -189,9 +183,7 @@ static __always_inline int query_return(struct pt_regs *ctx, int errreg)
 	u64 n = ev->query_len;
 	if (n > QUERY_MAX)
 		n = QUERY_MAX;
-	emit(ev, sizeof(*ev) + n);
-	span_deactivate(&f->act);
-	bpf_map_delete_elem(&db_inflight, &goid);
+	span_end(&db_inflight, goid, f, sizeof(*ev) + n);
 	return 0;
 }
 

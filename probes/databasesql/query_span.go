@@ -24,9 +24,9 @@ const (
 
 // What the BPF side read of a returned error (enum err_code_kind).
 const (
-	errCodeString = 1
-	errCodeInt    = 2
-	errCodeU16    = 3
+	errCodeString = uint32(queryErrCodeKindERR_CODE_STRING)
+	errCodeInt    = uint32(queryErrCodeKindERR_CODE_INT)
+	errCodeU16    = uint32(queryErrCodeKindERR_CODE_U16)
 )
 
 // decoder turns database events into spans for one target.

@@ -35,7 +35,7 @@ func newDecoder(cfg statementConfig, fallback string) *decoder {
 
 // record lays out ev followed by the statement bytes the probe copied.
 func record(ev queryDbQueryEvent, query string) []byte {
-	ev.Hdr.Kind = EventQuery
+	ev.Hdr.Kind = 1
 	ev.Hdr.StartNs, ev.Hdr.EndNs = 1_000_000, 3_000_000
 	ev.Hdr.Sc.TraceId[0], ev.Hdr.Sc.SpanId[0] = 1, 2
 	ev.Hdr.Parent.TraceId[0], ev.Hdr.Parent.SpanId[0] = 1, 3

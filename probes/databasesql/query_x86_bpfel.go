@@ -15,23 +15,26 @@ import (
 
 type queryDbInflight struct {
 	_    structs.HostLayout
-	Call struct {
-		_ structs.HostLayout
-		A uint64
-		B uint64
+	Head struct {
+		_    structs.HostLayout
+		Call struct {
+			_ structs.HostLayout
+			A uint64
+			B uint64
+		}
+		Act struct {
+			_          structs.HostLayout
+			CtxKey     uint64
+			Goid       uint64
+			Prev       querySpanContext
+			CtxPrev    querySpanContext
+			HadPrev    uint8
+			HadCtxPrev uint8
+			Pad        [6]uint8
+		}
 	}
 	Ev    queryDbQueryEvent
 	Query [4096]uint8
-	Act   struct {
-		_          structs.HostLayout
-		CtxKey     uint64
-		Goid       uint64
-		Prev       querySpanContext
-		CtxPrev    querySpanContext
-		HadPrev    uint8
-		HadCtxPrev uint8
-		Pad        [6]uint8
-	}
 }
 
 type queryDbQueryEvent struct {
@@ -57,6 +60,15 @@ type queryDbQueryEvent struct {
 	ErrCode   [16]uint8
 	Dsn       [256]uint8
 }
+
+type queryErrCodeKind uint32
+
+const (
+	queryErrCodeKindERR_CODE_NONE   queryErrCodeKind = 0
+	queryErrCodeKindERR_CODE_STRING queryErrCodeKind = 1
+	queryErrCodeKindERR_CODE_INT    queryErrCodeKind = 2
+	queryErrCodeKindERR_CODE_U16    queryErrCodeKind = 3
+)
 
 type querySpanContext struct {
 	_       structs.HostLayout
@@ -84,9 +96,10 @@ const (
 	queryVarDbConnectorOff       = "db_connector_off"
 	queryVarDsnConnectorDrvOff   = "dsn_connector_drv_off"
 	queryVarDsnConnectorDsnOff   = "dsn_connector_dsn_off"
-	queryVarErrCodeKind          = "err_code_kind"
+	queryVarErrCodeKinds         = "err_code_kinds"
 	queryVarErrCodeOff           = "err_code_off"
 	queryVarErrCodeTab           = "err_code_tab"
+	queryVarEventKindDbQuery     = "event_kind_db_query"
 	queryVarG_goidOff            = "g_goid_off"
 	queryVarItabAfterFuncCtx     = "itab_after_func_ctx"
 	queryVarItabCancelCtx        = "itab_cancel_ctx"
@@ -98,6 +111,7 @@ const (
 	queryVarStmtQueryOff         = "stmt_query_off"
 	queryVarTxDbOff              = "tx_db_off"
 	queryVarUnusedDbQueryEvent   = "unused_db_query_event"
+	queryVarUnusedErrCodeKind    = "unused_err_code_kind"
 )
 
 // loadQuery returns the embedded CollectionSpec for query.
@@ -170,9 +184,10 @@ type queryVariableSpecs struct {
 	DbConnectorOff       *ebpf.VariableSpec `ebpf:"db_connector_off"`
 	DsnConnectorDrvOff   *ebpf.VariableSpec `ebpf:"dsn_connector_drv_off"`
 	DsnConnectorDsnOff   *ebpf.VariableSpec `ebpf:"dsn_connector_dsn_off"`
-	ErrCodeKind          *ebpf.VariableSpec `ebpf:"err_code_kind"`
+	ErrCodeKinds         *ebpf.VariableSpec `ebpf:"err_code_kinds"`
 	ErrCodeOff           *ebpf.VariableSpec `ebpf:"err_code_off"`
 	ErrCodeTab           *ebpf.VariableSpec `ebpf:"err_code_tab"`
+	EventKindDbQuery     *ebpf.VariableSpec `ebpf:"event_kind_db_query"`
 	G_goidOff            *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	ItabAfterFuncCtx     *ebpf.VariableSpec `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx        *ebpf.VariableSpec `ebpf:"itab_cancel_ctx"`
@@ -184,6 +199,7 @@ type queryVariableSpecs struct {
 	StmtQueryOff         *ebpf.VariableSpec `ebpf:"stmt_query_off"`
 	TxDbOff              *ebpf.VariableSpec `ebpf:"tx_db_off"`
 	UnusedDbQueryEvent   *ebpf.VariableSpec `ebpf:"unused_db_query_event"`
+	UnusedErrCodeKind    *ebpf.VariableSpec `ebpf:"unused_err_code_kind"`
 }
 
 // queryObjects contains all objects after they have been loaded into the kernel.
@@ -233,9 +249,10 @@ type queryVariables struct {
 	DbConnectorOff       *ebpf.Variable `ebpf:"db_connector_off"`
 	DsnConnectorDrvOff   *ebpf.Variable `ebpf:"dsn_connector_drv_off"`
 	DsnConnectorDsnOff   *ebpf.Variable `ebpf:"dsn_connector_dsn_off"`
-	ErrCodeKind          *ebpf.Variable `ebpf:"err_code_kind"`
+	ErrCodeKinds         *ebpf.Variable `ebpf:"err_code_kinds"`
 	ErrCodeOff           *ebpf.Variable `ebpf:"err_code_off"`
 	ErrCodeTab           *ebpf.Variable `ebpf:"err_code_tab"`
+	EventKindDbQuery     *ebpf.Variable `ebpf:"event_kind_db_query"`
 	G_goidOff            *ebpf.Variable `ebpf:"g_goid_off"`
 	ItabAfterFuncCtx     *ebpf.Variable `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx        *ebpf.Variable `ebpf:"itab_cancel_ctx"`
@@ -247,6 +264,7 @@ type queryVariables struct {
 	StmtQueryOff         *ebpf.Variable `ebpf:"stmt_query_off"`
 	TxDbOff              *ebpf.Variable `ebpf:"tx_db_off"`
 	UnusedDbQueryEvent   *ebpf.Variable `ebpf:"unused_db_query_event"`
+	UnusedErrCodeKind    *ebpf.Variable `ebpf:"unused_err_code_kind"`
 }
 
 // queryPrograms contains all programs after they have been loaded into the kernel.

@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
 )
 
 // The todo example's routes give the article's trace: a server span and,
 // under it, the database span(s) of the request; one trace per request.
 func TestTodoExample(t *testing.T) {
-	e2etest.RequireRoot(t)
-	bin := e2etest.Build(t, "../../examples/todo")
+	testenv.RequireRoot(t)
+	bin := testenv.Build(t, "../../examples/todo")
 	for _, db := range []struct {
 		name string
 		env  func(t *testing.T) string

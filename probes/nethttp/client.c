@@ -1,9 +1,10 @@
 //go:build ignore
 
 // net/http client spans: (*Transport).roundTrip, entry and every return.
-#include "sonde/event.h"
 #include "sonde/inflight.h"
-#include "sonde/request.h"
+#include "request.h"
+
+EVENT_KIND(http_client);
 
 // Field offsets, set by the loader from the target's DWARF.
 volatile const u64 req_method_off = 0;
@@ -34,13 +35,12 @@ struct http_client_event {
 };
 
 struct client_inflight {
-	struct inflight_call call; // a: req
+	struct span_head head; // call.a: req
 	struct http_client_event ev;
-	struct span_activation act;
 	u64 url;
 };
 
-INFLIGHT_MAPS(client, struct client_inflight, 0);
+SPAN_INFLIGHT(client, struct client_inflight, 0);
 
 const struct http_client_event *unused_http_client_event __attribute__((unused));
 
@@ -50,13 +50,11 @@ int client_entry(struct pt_regs *ctx)
 	u64 goid = goroutine_id(ctx);
 	// (*Transport).roundTrip(t *Transport, req *Request)
 	u64 req = go_arg(ctx, 2);
-	struct client_inflight *f =
-		inflight_begin(&client_inflight, &client_zero, goid, req, 0);
+	struct client_inflight *f = span_begin(&client_inflight, &client_zero, goid,
+					       req, 0, event_kind_http_client);
 	if (!f)
 		return 0;
 	struct http_client_event *ev = &f->ev;
-	ev->hdr.kind = EVENT_HTTP_CLIENT;
-	ev->hdr.start_ns = bpf_ktime_get_ns();
 
 	read_go_string_at(ev->method, req + req_method_off);
 	u64 url = read_u64(req + req_url_off);
@@ -74,16 +72,10 @@ int client_entry(struct pt_regs *ctx)
 
 	struct go_iface rctx = {};
 	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
-	if (find_parent(rctx, goid, &ev->hdr.parent))
-		new_span(&ev->hdr.sc, &ev->hdr.parent);
-	else {
-		__builtin_memset(&ev->hdr.parent, 0, sizeof(ev->hdr.parent));
-		new_span(&ev->hdr.sc, NULL);
-	}
 	// Not registered under req's context: that context belongs to the
 	// caller (often the server span's), and the transport's own work
 	// happens on other goroutines.
-	span_activate(&f->act, 0, goid, &ev->hdr.sc);
+	span_start(f, &rctx, 0, goid);
 	// For the propagation probe, which runs on the transport's writeLoop.
 	f->url = url;
 	request_span_set(req, url, &ev->hdr.sc);
@@ -94,11 +86,10 @@ SEC("uprobe/Transport_roundTrip_return")
 int client_return(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	struct client_inflight *f = bpf_map_lookup_elem(&client_inflight, &goid);
+	struct client_inflight *f = span_lookup(&client_inflight, goid);
 	if (!f)
 		return 0;
 	struct http_client_event *ev = &f->ev;
-	ev->hdr.end_ns = bpf_ktime_get_ns();
 	// Results: (*Response, error) in the first three result registers.
 	u64 resp = go_arg(ctx, 1);
 	ev->err_tab = go_arg(ctx, 2);
@@ -107,9 +98,7 @@ int client_return(struct pt_regs *ctx)
 		ev->proto_major = read_u64(resp + resp_proto_major_off);
 		ev->proto_minor = read_u64(resp + resp_proto_minor_off);
 	}
-	emit(ev, sizeof(*ev));
-	span_deactivate(&f->act);
-	request_span_clear(f->call.a, f->url, &ev->hdr.sc);
-	bpf_map_delete_elem(&client_inflight, &goid);
+	request_span_clear(f->head.call.a, f->url, &ev->hdr.sc);
+	span_end(&client_inflight, goid, f, sizeof(*ev));
 	return 0;
 }

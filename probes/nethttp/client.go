@@ -9,11 +9,7 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 )
 
-const (
-	clientSymbol = "net/http.(*Transport).roundTrip"
-	// EventClient is the event kind of client spans (EVENT_HTTP_CLIENT).
-	EventClient = 2
-)
+const clientSymbol = "net/http.(*Transport).roundTrip"
 
 var (
 	urlScheme     = field("net/url.URL", "Scheme")
@@ -66,8 +62,13 @@ func (Client) Vars(_ *probe.Target, o offsets.Table) ([]probe.Var, error) {
 }
 
 // Decoders implements probe.Probe.
-func (Client) Decoders(t *probe.Target) map[uint32]pipeline.Decoder {
-	return map[uint32]pipeline.Decoder{EventClient: func(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
+func (Client) Decoders(t *probe.Target) map[string]pipeline.Decoder {
+	return map[string]pipeline.Decoder{"http_client": func(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
 		return decodeClient(raw, clk, t.ItabType)
 	}}
+}
+
+// KernelTests implements probe.Probe.
+func (Client) KernelTests() probe.KernelTests {
+	return probe.KernelTests{Tests: []string{"TestClientSpansNest", "TestClientLoad"}, Fixtures: kernelFixtures, Short: true}
 }

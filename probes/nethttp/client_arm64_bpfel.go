@@ -15,22 +15,25 @@ import (
 
 type clientClientInflight struct {
 	_    structs.HostLayout
-	Call struct {
-		_ structs.HostLayout
-		A uint64
-		B uint64
+	Head struct {
+		_    structs.HostLayout
+		Call struct {
+			_ structs.HostLayout
+			A uint64
+			B uint64
+		}
+		Act struct {
+			_          structs.HostLayout
+			CtxKey     uint64
+			Goid       uint64
+			Prev       clientSpanContext
+			CtxPrev    clientSpanContext
+			HadPrev    uint8
+			HadCtxPrev uint8
+			Pad        [6]uint8
+		}
 	}
 	Ev  clientHttpClientEvent
-	Act struct {
-		_          structs.HostLayout
-		CtxKey     uint64
-		Goid       uint64
-		Prev       clientSpanContext
-		CtxPrev    clientSpanContext
-		HadPrev    uint8
-		HadCtxPrev uint8
-		Pad        [6]uint8
-	}
 	Url uint64
 }
 
@@ -80,6 +83,7 @@ const (
 	clientMapSpansByRequest        = "spans_by_request"
 	clientProgClientEntry          = "client_entry"
 	clientProgClientReturn         = "client_return"
+	clientVarEventKindHttpClient   = "event_kind_http_client"
 	clientVarG_goidOff             = "g_goid_off"
 	clientVarItabAfterFuncCtx      = "itab_after_func_ctx"
 	clientVarItabCancelCtx         = "itab_cancel_ctx"
@@ -162,6 +166,7 @@ type clientMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type clientVariableSpecs struct {
+	EventKindHttpClient   *ebpf.VariableSpec `ebpf:"event_kind_http_client"`
 	G_goidOff             *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	ItabAfterFuncCtx      *ebpf.VariableSpec `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx         *ebpf.VariableSpec `ebpf:"itab_cancel_ctx"`
@@ -226,6 +231,7 @@ func (m *clientMaps) Close() error {
 //
 // It can be passed to loadClientObjects or ebpf.CollectionSpec.LoadAndAssign.
 type clientVariables struct {
+	EventKindHttpClient   *ebpf.Variable `ebpf:"event_kind_http_client"`
 	G_goidOff             *ebpf.Variable `ebpf:"g_goid_off"`
 	ItabAfterFuncCtx      *ebpf.Variable `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx         *ebpf.Variable `ebpf:"itab_cancel_ctx"`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sonde-go/auto"
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/kernel"
 	"github.com/sonde-go/auto/internal/otlptest"
 )
@@ -29,8 +30,8 @@ func get(t testing.TB, c *http.Client, url string) {
 // handler's server span, whether it passed the request's context, no
 // context at all, or a derived context on another goroutine.
 func TestClientSpansNest(t *testing.T) {
-	e2etest.RequireRoot(t)
-	bin := e2etest.Build(t, "testdata/fanout")
+	testenv.RequireRoot(t)
+	bin := testenv.Build(t, "testdata/fanout")
 	proc := e2etest.Start(t, bin)
 	rcv := otlptest.Start(t)
 	var logs e2etest.LogCapture
@@ -116,13 +117,13 @@ func keys[V any](m map[string]V) []string {
 // TestClientLoad: 1,000 concurrent requests, then many sequential ones;
 // every request gives exactly its spans and the BPF maps end empty.
 func TestClientLoad(t *testing.T) {
-	e2etest.RequireRoot(t)
+	testenv.RequireRoot(t)
 	sequential := 100000
 	if testing.Short() {
 		sequential = 2000
 	}
 	const concurrent = 1000
-	bin := e2etest.Build(t, "testdata/fanout")
+	bin := testenv.Build(t, "testdata/fanout")
 	proc := e2etest.Start(t, bin)
 	rcv := otlptest.Start(t)
 	inst := e2etest.Instrument(t, proc.Cmd.Process.Pid, rcv)

@@ -9,10 +9,9 @@
 // the same goroutine is the one for the request's own headers: its entry
 // appends "Traceparent: 00-<trace>-<span>-01\r\n" to the *bufio.Writer
 // the headers are written to, just before them.
-#include "sonde/event.h"
 #include "sonde/inflight.h"
-#include "sonde/header.h"
-#include "sonde/request.h"
+#include "header.h"
+#include "request.h"
 
 // Field offsets, set by the loader from the target's DWARF.
 volatile const u64 req_header_off = 0;

@@ -70,4 +70,9 @@ func (Inject) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 }
 
 // Decoders implements probe.Probe: Inject emits no events.
-func (Inject) Decoders(*probe.Target) map[uint32]pipeline.Decoder { return nil }
+func (Inject) Decoders(*probe.Target) map[string]pipeline.Decoder { return nil }
+
+// KernelTests implements probe.Probe: the VMs allow bpf_probe_write_user.
+func (Inject) KernelTests() probe.KernelTests {
+	return probe.KernelTests{Tests: []string{"TestInjectRefusesNoWriteUser", "TestInjectTarget", "TestInjectPropagates"}, Fixtures: kernelFixtures, Short: true}
+}

@@ -13,11 +13,11 @@ import (
 	"github.com/sonde-go/auto"
 	"github.com/sonde-go/auto/internal/binary"
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/kernel"
 	"github.com/sonde-go/auto/internal/offsets"
 	"github.com/sonde-go/auto/internal/otlptest"
 	"github.com/sonde-go/auto/internal/probe"
-	"github.com/sonde-go/auto/internal/vmtest/vmenv"
 	"github.com/sonde-go/auto/probes/nethttp"
 )
 
@@ -44,7 +44,7 @@ func TestInjectRefusesNoWriteUser(t *testing.T) {
 // offset and itab the probe needs is found, and every variable it sets
 // exists in its BPF spec.
 func TestInjectTarget(t *testing.T) {
-	bin, err := binary.Open(e2etest.Build(t, "testdata/propagate"))
+	bin, err := binary.Open(testenv.Build(t, "testdata/propagate"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +113,10 @@ func leafSaw(t *testing.T, url string) string {
 // as the client span's child; a request that has its own traceparent is
 // sent with that one only.
 func TestInjectPropagates(t *testing.T) {
-	e2etest.RequireRoot(t)
-	if why := kernel.Detect().WriteUser; why != nil {
-		vmenv.Skip(t, "bpf_probe_write_user unavailable: %v", why)
-	}
-	bin := e2etest.Build(t, "testdata/propagate")
+	testenv.RequireRoot(t)
+	why := kernel.Detect().WriteUser
+	testenv.RequireInVM(t, why == nil, "bpf_probe_write_user unavailable: %v", why)
+	bin := testenv.Build(t, "testdata/propagate")
 	proc := e2etest.Start(t, bin)
 	rcv := otlptest.Start(t)
 	var logs e2etest.LogCapture

@@ -8,11 +8,7 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 )
 
-const (
-	serverSymbol = "net/http.serverHandler.ServeHTTP"
-	// EventServer is the event kind of server spans (EVENT_HTTP_SERVER).
-	EventServer = 1
-)
+const serverSymbol = "net/http.serverHandler.ServeHTTP"
 
 func field(s, n string) offsets.Field { return offsets.Field{Struct: s, Name: n} }
 
@@ -87,6 +83,20 @@ func (Server) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 }
 
 // Decoders implements probe.Probe.
-func (Server) Decoders(*probe.Target) map[uint32]pipeline.Decoder {
-	return map[uint32]pipeline.Decoder{EventServer: decodeServer}
+func (Server) Decoders(*probe.Target) map[string]pipeline.Decoder {
+	return map[string]pipeline.Decoder{"http_server": decodeServer}
+}
+
+// kernelFixtures are the fixture programs of this package's kernel-matrix
+// tests.
+var kernelFixtures = map[string]string{
+	"server":    "./probes/nethttp/testdata/server",
+	"fanout":    "./probes/nethttp/testdata/fanout",
+	"propagate": "./probes/nethttp/testdata/propagate",
+}
+
+// KernelTests implements probe.Probe: perf-event uprobes on 6.1,
+// uprobe_multi on 6.12.
+func (Server) KernelTests() probe.KernelTests {
+	return probe.KernelTests{Tests: []string{"TestServerSpans"}, Fixtures: kernelFixtures, Short: true}
 }

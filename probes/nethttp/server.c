@@ -1,10 +1,11 @@
 //go:build ignore
 
 // net/http server spans: serverHandler.ServeHTTP, entry and every return.
-#include "sonde/event.h"
 #include "sonde/inflight.h"
-#include "sonde/header.h"
 #include "sonde/traceparent.h"
+#include "header.h"
+
+EVENT_KIND(http_server);
 
 // Field offsets, set by the loader from the target's DWARF.
 volatile const u64 req_method_off = 0;
@@ -44,14 +45,13 @@ struct http_server_event {
 };
 
 struct server_inflight {
-	struct inflight_call call; // a: req
+	struct span_head head; // call.a: req
 	struct http_server_event ev;
-	struct span_activation act;
 	struct header_values hv;
 	struct go_iface rw;
 };
 
-INFLIGHT_MAPS(server, struct server_inflight, 0);
+SPAN_INFLIGHT(server, struct server_inflight, 0);
 
 // Force the event type into BTF for bpf2go -type.
 const struct http_server_event *unused_http_server_event __attribute__((unused));
@@ -63,16 +63,13 @@ int server_entry(struct pt_regs *ctx)
 	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
 	// sh is one word (srv *Server), rw two, req one.
 	u64 req = go_arg(ctx, 4);
-	struct server_inflight *f =
-		inflight_begin(&server_inflight, &server_zero, goid, req, 0);
+	struct server_inflight *f = span_begin(&server_inflight, &server_zero, goid,
+					       req, 0, event_kind_http_server);
 	if (!f)
 		return 0;
 	f->rw.tab = go_arg(ctx, 2);
 	f->rw.data = go_arg(ctx, 3);
-
 	struct http_server_event *ev = &f->ev;
-	ev->hdr.kind = EVENT_HTTP_SERVER;
-	ev->hdr.start_ns = bpf_ktime_get_ns();
 
 	read_go_string_at(ev->method, req + req_method_off);
 	u64 url = read_u64(req + req_url_off);
@@ -91,18 +88,14 @@ int server_entry(struct pt_regs *ctx)
 	read_headers(read_u64(req + req_header_off), &f->hv);
 	__builtin_memcpy(ev->user_agent, f->hv.user_agent, sizeof(ev->user_agent));
 
-	if (parse_traceparent(f->hv.traceparent, f->hv.traceparent_len, &ev->hdr.parent)) {
-		ev->hdr.parent_remote = 1;
-		new_span(&ev->hdr.sc, &ev->hdr.parent);
-	} else {
-		__builtin_memset(&ev->hdr.parent, 0, sizeof(ev->hdr.parent));
-		new_span(&ev->hdr.sc, NULL);
-	}
+	ev->hdr.parent_remote =
+		parse_traceparent(f->hv.traceparent, f->hv.traceparent_len, &ev->hdr.parent);
 
+	// A server span is a root unless the caller sent its context; it is
+	// the active span of the request's context and of this goroutine.
 	struct go_iface rctx = {};
 	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
-	span_activate(&f->act, rctx.data, goid, &ev->hdr.sc);
-
+	span_start(f, NULL, rctx.data, goid);
 	return 0;
 }
 
@@ -110,11 +103,10 @@ SEC("uprobe/serverHandler_ServeHTTP_return")
 int server_return(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	struct server_inflight *f = bpf_map_lookup_elem(&server_inflight, &goid);
+	struct server_inflight *f = span_lookup(&server_inflight, goid);
 	if (!f)
 		return 0;
 	struct http_server_event *ev = &f->ev;
-	ev->hdr.end_ns = bpf_ktime_get_ns();
 
 	if (f->rw.tab && f->rw.tab == itab_h1_response) {
 		ev->status = read_u64(f->rw.data + response_status_off);
@@ -124,10 +116,7 @@ int server_return(struct pt_regs *ctx)
 			ev->status = read_u64(rws + h2_rws_status_off);
 	}
 	if (req_has_pattern)
-		read_go_string_at(ev->route, f->call.a + req_pattern_off);
-
-	emit(ev, sizeof(*ev));
-	span_deactivate(&f->act);
-	bpf_map_delete_elem(&server_inflight, &goid);
+		read_go_string_at(ev->route, f->head.call.a + req_pattern_off);
+	span_end(&server_inflight, goid, f, sizeof(*ev));
 	return 0;
 }

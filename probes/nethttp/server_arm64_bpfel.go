@@ -42,22 +42,25 @@ type serverHttpServerEvent struct {
 
 type serverServerInflight struct {
 	_    structs.HostLayout
-	Call struct {
-		_ structs.HostLayout
-		A uint64
-		B uint64
+	Head struct {
+		_    structs.HostLayout
+		Call struct {
+			_ structs.HostLayout
+			A uint64
+			B uint64
+		}
+		Act struct {
+			_          structs.HostLayout
+			CtxKey     uint64
+			Goid       uint64
+			Prev       serverSpanContext
+			CtxPrev    serverSpanContext
+			HadPrev    uint8
+			HadCtxPrev uint8
+			Pad        [6]uint8
+		}
 	}
-	Ev  serverHttpServerEvent
-	Act struct {
-		_          structs.HostLayout
-		CtxKey     uint64
-		Goid       uint64
-		Prev       serverSpanContext
-		CtxPrev    serverSpanContext
-		HadPrev    uint8
-		HadCtxPrev uint8
-		Pad        [6]uint8
-	}
+	Ev serverHttpServerEvent
 	Hv struct {
 		_              structs.HostLayout
 		Traceparent    [64]uint8
@@ -92,6 +95,7 @@ const (
 	serverMapSpansByGoroutine      = "spans_by_goroutine"
 	serverProgServerEntry          = "server_entry"
 	serverProgServerReturn         = "server_return"
+	serverVarEventKindHttpServer   = "event_kind_http_server"
 	serverVarG_goidOff             = "g_goid_off"
 	serverVarGoSwissMaps           = "go_swiss_maps"
 	serverVarH2RwRwsOff            = "h2_rw_rws_off"
@@ -187,6 +191,7 @@ type serverMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type serverVariableSpecs struct {
+	EventKindHttpServer   *ebpf.VariableSpec `ebpf:"event_kind_http_server"`
 	G_goidOff             *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	GoSwissMaps           *ebpf.VariableSpec `ebpf:"go_swiss_maps"`
 	H2RwRwsOff            *ebpf.VariableSpec `ebpf:"h2_rw_rws_off"`
@@ -263,6 +268,7 @@ func (m *serverMaps) Close() error {
 //
 // It can be passed to loadServerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type serverVariables struct {
+	EventKindHttpServer   *ebpf.Variable `ebpf:"event_kind_http_server"`
 	G_goidOff             *ebpf.Variable `ebpf:"g_goid_off"`
 	GoSwissMaps           *ebpf.Variable `ebpf:"go_swiss_maps"`
 	H2RwRwsOff            *ebpf.Variable `ebpf:"h2_rw_rws_off"`

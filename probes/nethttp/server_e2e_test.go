@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/sonde-go/auto/internal/e2etest"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/kernel"
 	"github.com/sonde-go/auto/internal/otlptest"
 	"github.com/sonde-go/auto/internal/vmtest/vmenv"
@@ -51,15 +52,15 @@ func byPath(spans []otlptest.Span) map[string]otlptest.Span {
 }
 
 func TestServerSpans(t *testing.T) {
-	e2etest.RequireRoot(t)
-	serverSpans(t, e2etest.Build(t, "testdata/server"), true)
+	testenv.RequireRoot(t)
+	serverSpans(t, testenv.Build(t, "testdata/server"), true)
 }
 
 // TestServerSpansGo122: the same on Go 1.22: classic maps, and no
 // Request.Pattern (Go 1.23+), so no http.route and spans named {method}.
 func TestServerSpansGo122(t *testing.T) {
-	e2etest.RequireRoot(t)
-	serverSpans(t, e2etest.BuildStdWith(t, e2etest.Go122, "testdata/server"), false)
+	testenv.RequireRoot(t)
+	serverSpans(t, testenv.Build(t, "testdata/server", testenv.Toolchain(testenv.Go122)), false)
 }
 
 // serverSpans drives the server fixture bin; withRoute says whether the

@@ -49,7 +49,7 @@ func bytesOf[T any](v *T) []byte {
 
 func TestDecodeServer(t *testing.T) {
 	var ev serverHttpServerEvent
-	ev.Hdr.Kind = EventServer
+	ev.Hdr.Kind = 1
 	ev.Hdr.StartNs, ev.Hdr.EndNs = 1_000_000, 3_500_000
 	ev.Hdr.Sc.TraceId = [16]byte{1, 2, 3}
 	ev.Hdr.Sc.SpanId = [8]byte{4}
@@ -109,7 +109,7 @@ func TestDecodeServer(t *testing.T) {
 
 func TestDecodeClientError(t *testing.T) {
 	var ev clientHttpClientEvent
-	ev.Hdr.Kind = EventClient
+	ev.Hdr.Kind = 2
 	ev.Hdr.Sc.TraceId = [16]byte{1}
 	ev.Hdr.Sc.SpanId = [8]byte{2}
 	ev.ErrTab = 0x1234

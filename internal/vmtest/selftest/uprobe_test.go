@@ -14,7 +14,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 
-	"github.com/sonde-go/auto/internal/vmtest/vmenv"
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
 )
 
 // probed is the function the uprobes attach to: its argument points to
@@ -46,14 +46,12 @@ func probedOffset(t *testing.T, exe string) uint64 {
 	return 0
 }
 
-// setup skips without root, lifts the memlock limit (kernels before 5.11
+// setup requires root (testenv.RequireRoot), lifts the memlock limit (kernels before 5.11
 // charge BPF memory to it), opens this test binary for uprobes and returns
 // probed's offset in it.
 func setup(t *testing.T) (*link.Executable, uint64) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		vmenv.Skip(t, "needs root to load BPF programs")
-	}
+	testenv.RequireRoot(t)
 	if err := rlimit.RemoveMemlock(); err != nil {
 		t.Fatalf("removing memlock limit: %v", err)
 	}
@@ -159,9 +157,8 @@ func TestProbeWriteUser(t *testing.T) {
 	const magic = 0x50a1de0fc0ffee
 	prog, err := ebpf.NewProgram(writeUserSpec(rets, magic))
 	if err != nil {
-		if mode := lockdownMode(); mode != "none" {
-			vmenv.Skip(t, "bpf_probe_write_user refused: lockdown %q: %v", mode, err)
-		}
+		mode := lockdownMode()
+		testenv.RequireInVM(t, mode == "none", "bpf_probe_write_user refused: lockdown %q: %v", mode, err)
 		t.Fatalf("loading program (lockdown none): %+v", err)
 	}
 	defer prog.Close()

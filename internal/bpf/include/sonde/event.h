@@ -11,12 +11,11 @@ struct {
 	__uint(max_entries, EVENTS_SIZE);
 } events SEC(".maps");
 
-// Event kinds: one per span type; the Go side registers a decoder per kind.
-enum event_kind {
-	EVENT_HTTP_SERVER = 1,
-	EVENT_HTTP_CLIENT = 2,
-	EVENT_DB_QUERY = 3,
-};
+// EVENT_KIND(name) declares the event kind of one span type of a probe:
+// event_kind_<name>, a number the loader assigns at load (unique among
+// all loaded probes) and under which it registers the probe's decoder
+// named <name>. No probe knows another's numbers.
+#define EVENT_KIND(name) volatile const u32 event_kind_##name = 0
 
 // Header of every event. kind must stay the first field.
 struct event_header {

@@ -6,7 +6,7 @@
 // reuse the slot.
 #pragma once
 
-#include "span.h"
+#include "event.h"
 
 // The call an in-flight entry belongs to: its identifying arguments. It
 // must be the first member of every in-flight struct.
@@ -57,4 +57,77 @@ static __always_inline void *inflight_begin(void *inflight, void *zero_map,
 		f->b = b;
 	}
 	return f;
+}
+
+// The head of every in-flight span entry: the call it belongs to and what
+// to undo when the span ends. The span's event (starting with its
+// event_header) follows it directly: SPAN_INFLIGHT checks that.
+struct span_head {
+	struct inflight_call call;
+	struct span_activation act;
+};
+
+// SPAN_INFLIGHT declares the in-flight maps of a span probe whose entry
+// type vtype is { struct span_head head; struct <x>_event ev; ... }.
+#define SPAN_INFLIGHT(name, vtype, flags)                                       \
+	_Static_assert(__builtin_offsetof(vtype, ev) == sizeof(struct span_head), \
+		       #vtype ": ev must follow head");                        \
+	INFLIGHT_MAPS(name, vtype, flags)
+
+// span_header returns the event header of the in-flight entry f.
+static __always_inline struct event_header *span_header(void *f)
+{
+	return (struct event_header *)((struct span_head *)f + 1);
+}
+
+// span_begin starts the in-flight span of goroutine goid for the call
+// (a, b): an entry zeroed but for its call, its event kind and start time.
+// It returns NULL when inflight_begin does.
+static __always_inline void *span_begin(void *inflight, void *zero_map, u64 goid,
+					u64 a, u64 b, u32 kind)
+{
+	void *f = inflight_begin(inflight, zero_map, goid, a, b);
+	if (!f)
+		return NULL;
+	struct event_header *h = span_header(f);
+	h->kind = kind;
+	h->start_ns = bpf_ktime_get_ns();
+	return f;
+}
+
+// span_start gives the span of f its identity and makes it active: a child
+// of the remote parent already in its header (parent_remote set), else of
+// the span found from ctx and goid (find_parent; ctx NULL: none is looked
+// for), else the root of a new trace. The span becomes the active one of
+// ctx_key (0: of no context) and of goroutine goid.
+static __always_inline void span_start(void *f, const struct go_iface *ctx,
+				       u64 ctx_key, u64 goid)
+{
+	struct event_header *h = span_header(f);
+	if (h->parent_remote || (ctx && find_parent(*ctx, goid, &h->parent))) {
+		new_span(&h->sc, &h->parent);
+	} else {
+		__builtin_memset(&h->parent, 0, sizeof(h->parent));
+		new_span(&h->sc, NULL);
+	}
+	span_activate(&((struct span_head *)f)->act, ctx_key, goid, &h->sc);
+}
+
+// span_lookup returns the in-flight span of goroutine goid with its end
+// time set, or NULL.
+static __always_inline void *span_lookup(void *inflight, u64 goid)
+{
+	void *f = bpf_map_lookup_elem(inflight, &goid);
+	if (f)
+		span_header(f)->end_ns = bpf_ktime_get_ns();
+	return f;
+}
+
+// span_end emits the event of f (sz bytes from its header), restores the
+// spans it replaced as active, and deletes the entry.
+static __always_inline void span_end(void *inflight, u64 goid, void *f, u64 sz)
+{
+	emit(span_header(f), sz);
+	span_deactivate(&((struct span_head *)f)->act);
+	bpf_map_delete_elem(inflight, &goid);
 }

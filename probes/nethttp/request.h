@@ -6,7 +6,7 @@
 // (*Transport).roundTrip, which shares the original's URL.
 #pragma once
 
-#include "span.h"
+#include "sonde/span.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

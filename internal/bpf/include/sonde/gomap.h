@@ -1,0 +1,161 @@
+// Walking a Go map straight from the target's memory, in one bpf_loop pass
+// over its slots: no probe hit per entry.
+//
+// Go 1.24+ maps are Swiss tables (internal/runtime/maps): Map.dirLen == 0
+// means dirPtr is one group; otherwise dirPtr is an array of dirLen *table,
+// each with groups.data / groups.lengthMask. A group is a uint64 control word
+// (one byte per slot; high bit clear = slot full) then 8 slots of key+elem.
+// Older maps are runtime.hmap: 2^B buckets of tophash[8], keys[8], elems[8],
+// overflow pointer; tophash >= 5 marks a full slot.
+//
+// The includer defines, before including this file:
+//   GOMAP_KEY_SIZE, GOMAP_ELEM_SIZE  sizes of the map's key and elem types
+//                                    (no padding between them in a slot)
+//   GOMAP_OUT                        the visitor's state type
+//   GOMAP_VISIT(ka, ea, out)         called for each full slot with the
+//                                    addresses of its key and elem
+#pragma once
+
+#include "go.h"
+
+#if !defined(GOMAP_KEY_SIZE) || !defined(GOMAP_ELEM_SIZE) || !defined(GOMAP_OUT) || !defined(GOMAP_VISIT)
+#error "define GOMAP_KEY_SIZE, GOMAP_ELEM_SIZE, GOMAP_OUT and GOMAP_VISIT before including gomap.h"
+#endif
+
+#define GOMAP_SLOTS 8
+#define GOMAP_SLOT_SIZE (GOMAP_KEY_SIZE + GOMAP_ELEM_SIZE)
+#define GOMAP_MAX_TABLES 4
+#define GOMAP_MAX_TABLE_GROUPS 16
+#define GOMAP_MAX_BUCKETS 16
+#define GOMAP_CHAIN 3 // a classic bucket and up to two overflow buckets
+
+// Map layout offsets, set by the loader from the target's DWARF.
+volatile const bool go_swiss_maps = true;
+volatile const u64 swiss_map_dir_ptr_off = 0;
+volatile const u64 swiss_map_dir_len_off = 0;
+volatile const u64 swiss_table_groups_off = 0; // table.groups.data
+volatile const u64 swiss_groups_mask_off = 8;  // groupsReference.lengthMask
+volatile const u64 hmap_b_off = 9;
+volatile const u64 hmap_buckets_off = 16;
+
+// Iteration state of a map scan; one bpf_loop step looks at one slot, so
+// the verifier checks the step once instead of every path of nested loops.
+struct gomap_scan {
+	GOMAP_OUT *out;
+	u64 dir;     // swiss: directory (or the single group); hmap: buckets
+	s64 dir_len; // swiss: number of directory entries; hmap: buckets
+	u64 table;   // swiss: current table
+	u64 groups;  // swiss: current table's groups; hmap: current bucket
+	u64 mask;    // swiss: current table's lengthMask
+	u64 ctrl;    // control word (swiss) or tophash bytes (hmap) of the group
+	u32 t, g, s; // swiss: table index, group index, slot index
+};
+
+#define GOMAP_SWISS_GROUP_SIZE (8 + GOMAP_SLOTS * GOMAP_SLOT_SIZE)
+
+// gomap_next_table loads the next distinct table of the directory; it
+// returns false when there is none left.
+static __always_inline bool gomap_next_table(struct gomap_scan *m)
+{
+	if (m->dir_len == 0) {
+		if (m->t > 0)
+			return false;
+		m->t = 1;
+		m->table = m->dir;
+		m->groups = m->dir;
+		m->mask = 0;
+		return true;
+	}
+	for (int i = 0; i < GOMAP_MAX_TABLES; i++) {
+		if (m->t >= GOMAP_MAX_TABLES || m->t >= m->dir_len)
+			return false;
+		u64 table = read_u64(m->dir + 8 * m->t);
+		m->t++;
+		if (!table || table == m->table)
+			continue; // directory entries repeat a table
+		m->table = table;
+		m->groups = read_u64(table + swiss_table_groups_off);
+		m->mask = read_u64(table + swiss_table_groups_off + swiss_groups_mask_off);
+		return true;
+	}
+	return false;
+}
+
+static long gomap_swiss_step(u32 i, void *arg)
+{
+	struct gomap_scan *m = arg;
+	u64 group = m->groups + (u64)m->g * GOMAP_SWISS_GROUP_SIZE;
+	if (m->s == 0 && bpf_probe_read_user(&m->ctrl, sizeof(m->ctrl), (void *)group))
+		return 1;
+	u32 s = m->s & (GOMAP_SLOTS - 1);
+	if (!((m->ctrl >> (8 * s)) & 0x80)) {
+		u64 slot = group + 8 + s * GOMAP_SLOT_SIZE;
+		GOMAP_VISIT(slot, slot + GOMAP_KEY_SIZE, m->out);
+	}
+	if (++m->s == GOMAP_SLOTS) {
+		m->s = 0;
+		if (++m->g > m->mask || m->g >= GOMAP_MAX_TABLE_GROUPS) {
+			m->g = 0;
+			if (!gomap_next_table(m))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+#define GOMAP_BUCKET_SIZE (GOMAP_SLOTS + GOMAP_SLOTS * GOMAP_SLOT_SIZE + 8)
+
+// gomap_hmap_step looks at slot i of the classic map: bucket
+// i / (GOMAP_CHAIN * 8), overflow link (i / 8) % GOMAP_CHAIN, slot i % 8.
+// Everything is derived from i, the only state kept is the bucket being
+// read, so the verifier checks the step once instead of once per counter
+// value.
+static long gomap_hmap_step(u32 i, void *arg)
+{
+	struct gomap_scan *m = arg;
+	u32 t = i / (GOMAP_CHAIN * GOMAP_SLOTS);
+	u32 link = (i / GOMAP_SLOTS) % GOMAP_CHAIN;
+	u32 s = i % GOMAP_SLOTS;
+	if (t >= m->dir_len)
+		return 1;
+	if (s == 0) {
+		if (link == 0)
+			m->groups = m->dir + (u64)t * GOMAP_BUCKET_SIZE;
+		else if (m->groups)
+			m->groups = read_u64(m->groups + GOMAP_BUCKET_SIZE - 8);
+		if (!m->groups ||
+		    bpf_probe_read_user(&m->ctrl, sizeof(m->ctrl), (void *)m->groups))
+			m->groups = 0; // no (more) overflow buckets here
+	}
+	if (!m->groups || ((m->ctrl >> (8 * s)) & 0xff) < 5)
+		return 0;
+	// A classic bucket keeps its 8 keys, then its 8 elems.
+	u64 ka = m->groups + GOMAP_SLOTS + s * GOMAP_KEY_SIZE;
+	u64 ea = m->groups + GOMAP_SLOTS + GOMAP_SLOTS * GOMAP_KEY_SIZE + s * GOMAP_ELEM_SIZE;
+	GOMAP_VISIT(ka, ea, m->out);
+	return 0;
+}
+
+// gomap_walk visits the full slots of the map whose runtime map pointer is
+// m (as a map-typed field holds it).
+static __always_inline void gomap_walk(u64 m, GOMAP_OUT *out)
+{
+	if (!m)
+		return;
+	struct gomap_scan st = {.out = out};
+	if (go_swiss_maps) {
+		st.dir = read_u64(m + swiss_map_dir_ptr_off);
+		st.dir_len = (s64)read_u64(m + swiss_map_dir_len_off);
+		if (!st.dir || !gomap_next_table(&st))
+			return;
+		bpf_loop(GOMAP_MAX_TABLES * GOMAP_MAX_TABLE_GROUPS * GOMAP_SLOTS, gomap_swiss_step, &st, 0);
+	} else {
+		u8 b = 0;
+		bpf_probe_read_user(&b, 1, (void *)(m + hmap_b_off));
+		st.dir = read_u64(m + hmap_buckets_off);
+		st.dir_len = 1 << (b > 4 ? 4 : b);
+		if (!st.dir)
+			return;
+		bpf_loop(GOMAP_MAX_BUCKETS * GOMAP_CHAIN * GOMAP_SLOTS, gomap_hmap_step, &st, 0);
+	}
+}

@@ -1,0 +1,67 @@
+package vmtest
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sonde-go/auto/internal/probe"
+	"github.com/sonde-go/auto/probes/databasesql"
+	"github.com/sonde-go/auto/probes/nethttp"
+)
+
+func TestProbeBinaries(t *testing.T) {
+	bins := probeBinaries([]probe.Probe{nethttp.Server{}, databasesql.Probe{}, nethttp.Client{}})
+	if len(bins) != 2 {
+		t.Fatalf("%d binaries, want one per package: %+v", len(bins), bins)
+	}
+	h := bins[0]
+	if h.Package != "github.com/sonde-go/auto/probes/nethttp" {
+		t.Errorf("package %s", h.Package)
+	}
+	if want := []string{"TestServerSpans", "TestClientSpansNest", "TestClientLoad"}; !slices.Equal(h.Want, want) {
+		t.Errorf("want %v, got %v", want, h.Want)
+	}
+	args := strings.Join(h.Args, " ")
+	if !strings.Contains(args, "-test.run ^(TestServerSpans|TestClientSpansNest|TestClientLoad)$") || !strings.Contains(args, "-test.short") {
+		t.Errorf("args %q", args)
+	}
+	d := bins[1]
+	if args := strings.Join(d.Args, " "); !strings.Contains(args, "-test.skip TestTodoExample/postgresql") || strings.Contains(args, "-test.short") {
+		t.Errorf("databasesql args %q", args)
+	}
+	if d.Builds["todo"] != "./examples/todo" {
+		t.Errorf("databasesql fixtures %v", d.Builds)
+	}
+	if _, err := d.name(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestWantPassed(t *testing.T) {
+	var res Result
+	p := newConsoleParser(&res)
+	for _, l := range []string{
+		"nethttp| --- PASS: TestServerSpans (1.00s)",
+		"nethttp|     --- PASS: TestServerSpans/sub (0.10s)",
+		"nethttp| --- SKIP: TestClientLoad (0.00s)",
+		"SONDE-RESULT name=nethttp exit=0 time=1s",
+	} {
+		p.line(l)
+	}
+	if len(res.Binaries) != 1 {
+		t.Fatalf("results %+v", res)
+	}
+	b := res.Binaries[0]
+	if !slices.Contains(b.Passed, "TestServerSpans") || !slices.Contains(b.Passed, "TestServerSpans/sub") {
+		t.Errorf("passed %v", b.Passed)
+	}
+	err := res.WantPassed(map[string][]string{"nethttp": {"TestServerSpans", "TestClientLoad"}, "gone": {"TestX"}})
+	if !errors.Is(err, ErrNotPassed) || !strings.Contains(err.Error(), "TestClientLoad") || !strings.Contains(err.Error(), "gone: TestX") {
+		t.Errorf("WantPassed = %v", err)
+	}
+	if err := res.WantPassed(map[string][]string{"nethttp": {"TestServerSpans"}}); err != nil {
+		t.Errorf("WantPassed = %v", err)
+	}
+}

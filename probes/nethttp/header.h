@@ -1,0 +1,60 @@
+// The http.Header values the net/http probes want (traceparent, User-Agent),
+// found in one walk of the header map (map[string][]string).
+#pragma once
+
+#include "sonde/go.h"
+
+// Header values found in one scan.
+struct header_values {
+	u8 traceparent[64];
+	u8 user_agent[128];
+	u32 traceparent_len;
+	u32 user_agent_len;
+	u32 slots_seen;
+	u32 pad;
+};
+
+static __always_inline bool key_is(const u8 *k, const char *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (k[i] != (u8)want[i])
+			return false;
+	return true;
+}
+
+// header_visit looks at one header: the key string at ka, the []string at
+// ea. Keys are canonical (textproto.CanonicalMIMEHeaderKey).
+static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *out)
+{
+	struct go_string key = {};
+	u8 k[16] = {};
+	if (bpf_probe_read_user(&key, sizeof(key), (void *)ka))
+		return;
+	out->slots_seen++;
+	if (key.len != 11 && key.len != 10)
+		return;
+	if (bpf_probe_read_user(k, 11, (void *)key.ptr))
+		return;
+	struct go_slice vals = {};
+	if (key.len == 11 && key_is(k, "Traceparent", 11)) {
+		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
+			return;
+		out->traceparent_len = read_go_string_at(out->traceparent, vals.ptr);
+	} else if (key.len == 10 && key_is(k, "User-Agent", 10)) {
+		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
+			return;
+		out->user_agent_len = read_go_string_at(out->user_agent, vals.ptr);
+	}
+}
+
+#define GOMAP_KEY_SIZE 16  // string header
+#define GOMAP_ELEM_SIZE 24 // []string header
+#define GOMAP_OUT struct header_values
+#define GOMAP_VISIT(ka, ea, out) header_visit(ka, ea, out)
+#include "sonde/gomap.h"
+
+// read_headers scans the http.Header map whose runtime map pointer is m.
+static __always_inline void read_headers(u64 m, struct header_values *out)
+{
+	gomap_walk(m, out);
+}
