@@ -46,6 +46,36 @@
 //     literals in db.query.text.
 //   - OTEL_GO_AUTO_PARSE_DB_STATEMENT (default false): true names database
 //     spans "{operation} {table}".
+//   - OTEL_GO_AUTO_GLOBAL (default false): true switches on the
+//     OpenTelemetry global API's auto-instrumentation path in the target
+//     and exports its manual spans (see Manual spans below). It is the only
+//     setting that makes Sonde write into the target: one byte, from user
+//     space. Unset, the target's memory is never written.
+//
+// # Manual spans and custom attributes
+//
+// Apps that use the OpenTelemetry API with no SDK installed
+// (otel.Tracer(name).Start, otel v1.33 or newer) get their manual spans
+// exported with OTEL_GO_AUTO_GLOBAL=true: each is a child of the eBPF span
+// of its context or goroutine, and the eBPF spans started from its context
+// or on its goroutine are its children. Every field the app set is kept
+// (attributes of every type, events such as RecordError's, links, status,
+// scope); a span larger than about 64 KiB serialized keeps its head and its
+// status and times, is marked sonde.span.truncated=true and counted in
+// Stats.Truncated. An app that installs its own TracerProvider is left
+// alone. Under kernel lockdown the app cannot see its manual span's IDs
+// (span.SpanContext() is invalid) while the exported span has them; where
+// bpf_probe_write_user is allowed, Sonde writes them into the app too.
+//
+// The companion module github.com/sonde-go/auto/sdk goes further, on any
+// otel version: sdk.SpanFromContext(ctx).SetAttributes(...) (and AddEvent,
+// RecordError, SetStatus, SetName) changes the eBPF span of ctx or of the
+// calling goroutine, with one probe hit a call and no write from BPF; its
+// TracerProvider makes spans whose IDs the app chooses, so
+// span.SpanContext() is valid even under lockdown (the trace ID the app
+// sees is the exported one except when the parent is an eBPF span and the
+// kernel is in lockdown). Without Sonde attached every sdk call is a no-op
+// of a few nanoseconds.
 //
 // # Environment
 //

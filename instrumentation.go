@@ -178,9 +178,12 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	err = mgr.Load(probes.All(), i.pl)
 	for _, st := range mgr.Statuses() {
 		if st.Loaded {
-			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links, "uprobe_multi", st.Multi)
+			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links,
+				"uprobe_multi", st.Multi, "writes_target", st.Writes)
 		} else if errors.Is(st.Err, probe.ErrNotLinked) {
 			i.log.V(1).Info("probe not applicable", "probe", st.Probe, "reason", st.Err.Error())
+		} else if errors.Is(st.Err, probe.ErrDisabled) {
+			i.log.Info("probe off", "probe", st.Probe, "reason", st.Err.Error())
 		} else {
 			i.log.Info("probe skipped", "probe", st.Probe, "version", st.Version, "reason", st.Err.Error())
 		}

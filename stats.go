@@ -11,6 +11,12 @@ type Stats struct {
 	KernelDrops  uint64 // events lost in BPF because the ring buffer was full
 	ExportErrors uint64 // spans in failed exports
 	DecodeErrors uint64 // records that could not be decoded
+	// Truncated counts spans too large to copy whole: they lost attributes
+	// or events and carry sonde.span.truncated=true.
+	Truncated uint64
+	// Annotations counts changes app code made to eBPF spans through the
+	// sdk; AnnotationsLost those whose span never arrived.
+	Annotations, AnnotationsLost uint64
 	// Overflows counts BPF map overflows by what overflowed.
 	Overflows map[string]uint64
 	// InFlight counts the entries of the BPF correlation and in-flight
@@ -24,6 +30,7 @@ func (i *Instrumentation) Stats() Stats {
 	s := Stats{
 		Events: ps.Events, Spans: ps.Spans, Exported: ps.Exported, Dropped: ps.Dropped,
 		KernelDrops: ps.KernelDrops, ExportErrors: ps.ExportErrors, DecodeErrors: ps.DecodeErrors,
+		Truncated: ps.Truncated, Annotations: ps.Annotations, AnnotationsLost: ps.AnnotationsLost,
 		Overflows: map[string]uint64{},
 	}
 	if i.mgr != nil {

@@ -6,9 +6,11 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/probes/databasesql"
 	"github.com/sonde-go/auto/probes/nethttp"
+	"github.com/sonde-go/auto/probes/otelglobal"
+	"github.com/sonde-go/auto/probes/sondesdk"
 )
 
 // All returns every probe, in load order.
 func All() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}}
+	return []probe.Probe{nethttp.Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}, otelglobal.Probe{}, sondesdk.Probe{}}
 }

@@ -4,10 +4,14 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/sonde-go/auto/internal/binary"
 	"github.com/sonde-go/auto/internal/e2etest/testenv"
@@ -39,8 +43,14 @@ func contractTarget(t *testing.T) *probe.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &probe.Target{Exe: path, Bin: bin, DWARF: d, Facts: &kernel.Facts{},
-		Settings: probe.DefaultSettings(decls)}
+	// Every switch on: probes that are off by default are checked too.
+	settings := probe.DefaultSettings(decls)
+	for _, s := range decls {
+		if s.Check == nil {
+			settings[s.Env] = "true"
+		}
+	}
+	return &probe.Target{Exe: path, Bin: bin, DWARF: d, Facts: &kernel.Facts{}, Settings: settings}
 }
 
 // TestContract checks what every probe promises, with no kernel: its hooks
@@ -81,6 +91,9 @@ func TestContract(t *testing.T) {
 					t.Errorf("hook %s attaches nothing", h.Symbol)
 				}
 			}
+			if w, ok := p.(probe.WriteVariant); ok {
+				checkWriteVariant(t, spec, w)
+			}
 			events := probe.EventNames(spec)
 			if len(st.Events) != len(events) {
 				t.Errorf("events %v, spec declares %v", st.Events, events)
@@ -96,6 +109,24 @@ func TestContract(t *testing.T) {
 			}
 			checkKernelTests(t, p)
 		})
+	}
+}
+
+// checkWriteVariant: the write variant has the programs, maps and
+// variables of the plain spec, so that either can be loaded.
+func checkWriteVariant(t *testing.T, spec *ebpf.CollectionSpec, w probe.WriteVariant) {
+	ws, err := w.WriteSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, pair := range map[string][2][]string{
+		"programs":  {slices.Sorted(maps.Keys(spec.Programs)), slices.Sorted(maps.Keys(ws.Programs))},
+		"maps":      {slices.Sorted(maps.Keys(spec.Maps)), slices.Sorted(maps.Keys(ws.Maps))},
+		"variables": {slices.Sorted(maps.Keys(spec.Variables)), slices.Sorted(maps.Keys(ws.Variables))},
+	} {
+		if !slices.Equal(pair[0], pair[1]) {
+			t.Errorf("write variant %s %v, plain %v", what, pair[1], pair[0])
+		}
 	}
 }
 

@@ -228,6 +228,8 @@ func probeVerdict(st probe.Status) string {
 		return "would attach"
 	case errors.Is(st.Err, probe.ErrNotLinked):
 		return "not applicable: library not in the binary"
+	case errors.Is(st.Err, probe.ErrDisabled):
+		return "off: " + st.Err.Error()
 	}
 	return "would not attach: " + st.Err.Error()
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sonde-go/auto"
 	"github.com/sonde-go/auto/probes/databasesql"
+	"github.com/sonde-go/auto/probes/otelglobal"
 )
 
 const (
@@ -105,6 +106,8 @@ func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error 
 		// "{operation} {table}", as the article's trace does.
 		auto.WithSetting(databasesql.EnvIncludeStatement, "true"),
 		auto.WithSetting(databasesql.EnvParseStatement, "true"),
+		// Export the example's manual span (the OpenTelemetry global API).
+		auto.WithSetting(otelglobal.EnvGlobal, "true"),
 		auto.WithLogger(newLogger(stderr, level)),
 	}
 	var sess *session

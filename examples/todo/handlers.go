@@ -11,7 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 )
+
+// tracer makes the example's manual spans (the OpenTelemetry global API,
+// no SDK installed).
+var tracer = otel.Tracer("github.com/sonde-go/auto/examples/todo")
 
 const (
 	maxBodyBytes = 1 << 20 // largest request body accepted
@@ -57,28 +65,41 @@ func (s *server) routes() *http.ServeMux {
 // link to the request's ctx. Sonde must still parent the query span under the
 // HTTP server span (it correlates by goroutine too). Do not "fix" it to
 // QueryContext.
+//
+// It also makes a manual span with the OpenTelemetry API, as in the
+// article, with no SDK installed: a no-op unless Sonde runs with
+// OTEL_GO_AUTO_GLOBAL=true, which makes it server span -> AllTodos ->
+// database span.
 func (s *server) listTodos(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.db.Query(listSQL)
+	_, span := tracer.Start(r.Context(), "AllTodos")
+	defer span.End()
+	todos, err := s.allTodos()
 	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "listing todos failed")
 		s.internalError(w, "listing todos", err)
 		return
 	}
-	defer rows.Close()
+	span.SetAttributes(attribute.Int("todo.count", len(todos)))
+	writeJSON(w, http.StatusOK, todos)
+}
 
+// allTodos reads every todo, with no context (see listTodos).
+func (s *server) allTodos() ([]todo, error) {
+	rows, err := s.db.Query(listSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	todos := []todo{}
 	for rows.Next() {
 		var t todo
 		if err := rows.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt); err != nil {
-			s.internalError(w, "reading todo", err)
-			return
+			return nil, fmt.Errorf("reading todo: %w", err)
 		}
 		todos = append(todos, t)
 	}
-	if err := rows.Err(); err != nil {
-		s.internalError(w, "listing todos", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, todos)
+	return todos, rows.Err()
 }
 
 // getTodo answers GET /todos/{id}, passing the request's context.

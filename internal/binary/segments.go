@@ -135,3 +135,14 @@ func (f *File) runtimeBuildVersion() string {
 	}
 	return string(b)
 }
+
+// ReadPtr reads the pointer stored at the link-time address addr (in the
+// file's loaded segments), as the dynamic loader leaves it before adding
+// the load bias: a PIE's relative relocations are taken into account.
+func (f *File) ReadPtr(addr uint64) (uint64, error) {
+	var relocs map[uint64]uint64
+	if f.PIE() {
+		relocs = f.relativeRelocs()
+	}
+	return f.readPtr(addr, relocs)
+}

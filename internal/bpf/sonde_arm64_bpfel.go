@@ -50,6 +50,7 @@ const (
 	SondeMapSpansByCtx           = "spans_by_ctx"
 	SondeMapSpansByGoroutine     = "spans_by_goroutine"
 	SondeProgUnused              = "unused"
+	SondeVarCtxSpanTypes         = "ctx_span_types"
 	SondeVarG_goidOff            = "g_goid_off"
 	SondeVarGoSwissMaps          = "go_swiss_maps"
 	SondeVarHmapB_off            = "hmap_b_off"
@@ -65,6 +66,7 @@ const (
 	SondeVarSwissTableGroupsOff  = "swiss_table_groups_off"
 	SondeVarUnusedEventHeader    = "unused_event_header"
 	SondeVarUnusedSondeCounter   = "unused_sonde_counter"
+	SondeVarValueCtxValOff       = "value_ctx_val_off"
 )
 
 // LoadSonde returns the embedded CollectionSpec for Sonde.
@@ -126,6 +128,7 @@ type SondeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SondeVariableSpecs struct {
+	CtxSpanTypes         *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	G_goidOff            *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	GoSwissMaps          *ebpf.VariableSpec `ebpf:"go_swiss_maps"`
 	HmapB_off            *ebpf.VariableSpec `ebpf:"hmap_b_off"`
@@ -141,6 +144,7 @@ type SondeVariableSpecs struct {
 	SwissTableGroupsOff  *ebpf.VariableSpec `ebpf:"swiss_table_groups_off"`
 	UnusedEventHeader    *ebpf.VariableSpec `ebpf:"unused_event_header"`
 	UnusedSondeCounter   *ebpf.VariableSpec `ebpf:"unused_sonde_counter"`
+	ValueCtxValOff       *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
 
 // SondeObjects contains all objects after they have been loaded into the kernel.
@@ -182,6 +186,7 @@ func (m *SondeMaps) Close() error {
 //
 // It can be passed to LoadSondeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SondeVariables struct {
+	CtxSpanTypes         *ebpf.Variable `ebpf:"ctx_span_types"`
 	G_goidOff            *ebpf.Variable `ebpf:"g_goid_off"`
 	GoSwissMaps          *ebpf.Variable `ebpf:"go_swiss_maps"`
 	HmapB_off            *ebpf.Variable `ebpf:"hmap_b_off"`
@@ -197,6 +202,7 @@ type SondeVariables struct {
 	SwissTableGroupsOff  *ebpf.Variable `ebpf:"swiss_table_groups_off"`
 	UnusedEventHeader    *ebpf.Variable `ebpf:"unused_event_header"`
 	UnusedSondeCounter   *ebpf.Variable `ebpf:"unused_sonde_counter"`
+	ValueCtxValOff       *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }
 
 // SondePrograms contains all programs after they have been loaded into the kernel.

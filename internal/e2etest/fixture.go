@@ -14,9 +14,14 @@ import (
 
 // Proc is a running fixture.
 type Proc struct {
-	Cmd  *exec.Cmd
-	Addr string // from its "listening on ADDR" line
+	Cmd    *exec.Cmd
+	Addr   string // from its "listening on ADDR" line
+	stdout *capture
 }
+
+// Stdout returns what the process wrote to its stdout so far (its first
+// 64 KiB).
+func (p *Proc) Stdout() string { return p.stdout.String() }
 
 // startTimeout bounds the wait for a fixture's "listening on" line.
 const startTimeout = 30 * time.Second
@@ -79,7 +84,7 @@ func Start(t testing.TB, bin string, env ...string) *Proc {
 		<-exited
 	})
 
-	p := &Proc{Cmd: cmd}
+	p := &Proc{Cmd: cmd, stdout: &stdout}
 	select {
 	case p.Addr = <-line:
 		return p

@@ -42,7 +42,8 @@ var (
 // raw is reused for the next record: copy what you keep (CString copies).
 // The span needs a valid SpanContext, Parent (if any), SpanKind, Name,
 // times (use clk), Attributes and Status; the pipeline sets the sampled
-// flag, InstrumentationScope and Resource.
+// flag, the Resource, and the InstrumentationScope unless the decoder set
+// one (a manual span's own scope).
 type Decoder func(raw []byte, clk *Clock) (tracetest.SpanStub, error)
 
 // Config configures a Pipeline.
@@ -53,10 +54,12 @@ type Config struct {
 	QueueSize int                   // spans buffered before drops; <= 0 means DefaultQueueSize
 }
 
-// handler is a registered Decoder with the scope of its spans.
+// handler is a registered Decoder with the scope of its spans, or an
+// Annotator.
 type handler struct {
-	scope  instrumentation.Scope
-	decode Decoder
+	scope    instrumentation.Scope
+	decode   Decoder
+	annotate Annotator
 }
 
 // Pipeline decodes ring buffer records into spans and exports them in
@@ -73,8 +76,9 @@ type Pipeline struct {
 	handlers map[uint32]handler
 	closed   bool
 
-	queued atomic.Int64 // spans handed to bsp whose export has not returned
-	c      counters
+	queued  atomic.Int64 // spans handed to bsp whose export has not returned
+	c       counters
+	changes pending // annotations waiting for their span
 
 	exportMu sync.Mutex // orders export accounting against the final Stats
 	final    *Stats     // set once by Shutdown; guarded by exportMu
@@ -82,8 +86,8 @@ type Pipeline struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 
-	logDecode, logUnknown, logDrop limiter
-	logExport                      distinct
+	logDecode, logUnknown, logDrop, logTruncated limiter
+	logExport                                    distinct
 }
 
 // New returns a Pipeline that exports through cfg.Exporter.
@@ -98,15 +102,16 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.QueueSize = DefaultQueueSize
 	}
 	p := &Pipeline{
-		log:        cfg.Logger,
-		res:        cfg.Resource,
-		clock:      NewClock(),
-		queueSize:  int64(cfg.QueueSize),
-		handlers:   make(map[uint32]handler),
-		logDecode:  limiter{max: logFirst},
-		logUnknown: limiter{max: logFirst},
-		logDrop:    limiter{max: 1},
-		logExport:  distinct{max: maxExportErrors},
+		log:          cfg.Logger,
+		res:          cfg.Resource,
+		clock:        NewClock(),
+		queueSize:    int64(cfg.QueueSize),
+		handlers:     make(map[uint32]handler),
+		logDecode:    limiter{max: logFirst},
+		logUnknown:   limiter{max: logFirst},
+		logDrop:      limiter{max: 1},
+		logTruncated: limiter{max: 1},
+		logExport:    distinct{max: maxExportErrors},
 	}
 	// The processor's own queue never fills: submit admits at most
 	// QueueSize spans until their export returns.
@@ -154,6 +159,10 @@ func (p *Pipeline) Handle(raw []byte) {
 		p.logProblem(&p.logUnknown, ErrUnknownKind, "dropping event", "kind", kind, "size", len(raw))
 		return
 	}
+	if h.annotate != nil {
+		p.handleAnnotation(h.annotate, raw, kind)
+		return
+	}
 	stub, err := safeDecode(h.decode, raw, p.clock)
 	if err == nil && !stub.SpanContext.IsValid() {
 		err = ErrInvalidSpanContext
@@ -164,8 +173,16 @@ func (p *Pipeline) Handle(raw []byte) {
 		return
 	}
 	p.c.spans.Add(1)
+	p.applyChanges(&stub)
+	if isTruncated(&stub) {
+		p.c.truncated.Add(1)
+		p.logProblem(&p.logTruncated, nil, "span truncated: it was too large to copy whole; such spans carry "+string(TruncatedKey)+"=true and are counted",
+			"name", stub.Name, "scope", stub.InstrumentationScope.Name)
+	}
 	stub.SpanContext = stub.SpanContext.WithTraceFlags(stub.SpanContext.TraceFlags() | trace.FlagsSampled)
-	stub.InstrumentationScope = h.scope
+	if stub.InstrumentationScope.Name == "" {
+		stub.InstrumentationScope = h.scope // a manual span keeps the app's scope
+	}
 	stub.Resource = p.res
 	if p.closed || !p.admit() {
 		p.c.dropped.Add(1)

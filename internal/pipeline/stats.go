@@ -3,7 +3,7 @@ package pipeline
 import "sync/atomic"
 
 // Stats counts what went through a Pipeline. Every record is one of Spans,
-// DecodeErrors or UnknownKinds; every span is one of Exported,
+// Annotations, DecodeErrors or UnknownKinds; every span is one of Exported,
 // ExportErrors, Dropped, or still queued.
 type Stats struct {
 	Events       uint64 // records handled
@@ -14,6 +14,12 @@ type Stats struct {
 	KernelDrops  uint64 // events BPF could not emit (ring buffer full), from AddKernelDrops
 	Exported     uint64 // spans the exporter accepted
 	ExportErrors uint64 // spans in batches the exporter failed to send
+	// Annotations are records that change a span in progress (see
+	// Annotator); AnnotationsLost those dropped because their span did not
+	// arrive while too many others waited.
+	Annotations, AnnotationsLost uint64
+	// Truncated are spans a decoder could not copy whole (TruncatedKey).
+	Truncated uint64
 }
 
 // counters are the live Stats.
@@ -21,18 +27,22 @@ type counters struct {
 	events, spans, decodeErrors, unknownKinds atomic.Uint64
 	dropped, kernelDrops                      atomic.Uint64
 	exported, exportErrors                    atomic.Uint64
+	annotations, annotationsLost, truncated   atomic.Uint64
 }
 
 func (c *counters) load() Stats {
 	return Stats{
-		Events:       c.events.Load(),
-		Spans:        c.spans.Load(),
-		DecodeErrors: c.decodeErrors.Load(),
-		UnknownKinds: c.unknownKinds.Load(),
-		Dropped:      c.dropped.Load(),
-		KernelDrops:  c.kernelDrops.Load(),
-		Exported:     c.exported.Load(),
-		ExportErrors: c.exportErrors.Load(),
+		Events:          c.events.Load(),
+		Spans:           c.spans.Load(),
+		DecodeErrors:    c.decodeErrors.Load(),
+		UnknownKinds:    c.unknownKinds.Load(),
+		Dropped:         c.dropped.Load(),
+		KernelDrops:     c.kernelDrops.Load(),
+		Exported:        c.exported.Load(),
+		ExportErrors:    c.exportErrors.Load(),
+		Annotations:     c.annotations.Load(),
+		AnnotationsLost: c.annotationsLost.Load(),
+		Truncated:       c.truncated.Load(),
 	}
 }
 
@@ -47,12 +57,15 @@ func (s Stats) keysAndValues() []any {
 		"kernelDrops", s.KernelDrops,
 		"exported", s.Exported,
 		"exportErrors", s.ExportErrors,
+		"annotations", s.Annotations,
+		"annotationsLost", s.AnnotationsLost,
+		"truncated", s.Truncated,
 	}
 }
 
 // lossy reports whether any event or span was lost.
 func (s Stats) lossy() bool {
-	return s.Dropped > 0 || s.KernelDrops > 0 || s.ExportErrors > 0 || s.DecodeErrors > 0 || s.UnknownKinds > 0
+	return s.Dropped > 0 || s.KernelDrops > 0 || s.AnnotationsLost > 0 || s.ExportErrors > 0 || s.DecodeErrors > 0 || s.UnknownKinds > 0
 }
 
 // limiter lets the first max occurrences of a problem be logged.

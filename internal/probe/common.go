@@ -16,11 +16,16 @@ var (
 	fieldLengthMask = offsets.Field{Struct: "internal/runtime/maps.groupsReference", Name: "lengthMask"}
 	fieldHmapB      = offsets.Field{Struct: "runtime.hmap", Name: "B"}
 	fieldHmapBkts   = offsets.Field{Struct: "runtime.hmap", Name: "buckets"}
+	fieldValueCtx   = offsets.Field{Struct: "context.valueCtx", Name: "val"}
 )
+
+// ctxSpanSlots is CTX_SPAN_TYPES of span.h (the contract test checks it
+// against the shared spec).
+const ctxSpanSlots = 4
 
 // commonFields are looked up for every target; which ones must be present
 // depends on the map implementation (see commonVars).
-var commonFields = []offsets.Field{fieldGoid, fieldDirPtr, fieldDirLen, fieldGroups, fieldLengthMask, fieldHmapB, fieldHmapBkts}
+var commonFields = []offsets.Field{fieldGoid, fieldDirPtr, fieldDirLen, fieldGroups, fieldLengthMask, fieldHmapB, fieldHmapBkts, fieldValueCtx}
 
 // ctxTypes are the standard context types whose parent Context is their
 // first field (src/context/context.go, Go 1.19 to 1.27).
@@ -32,8 +37,9 @@ var ctxTypes = map[string]string{
 	"itab_after_func_ctx":     "*context.afterFuncCtx",
 }
 
-// commonVars computes the variables of the shared headers.
-func commonVars(t *Target, offs offsets.Table) ([]Var, error) {
+// commonVars computes the variables of the shared headers; spanTypes are
+// the context span types of all probes (ContextSpans).
+func commonVars(t *Target, offs offsets.Table, spanTypes []SpanType) ([]Var, error) {
 	if _, ok := offs[fieldGoid]; !ok {
 		return nil, &offsets.MissingError{Fields: []offsets.Field{fieldGoid}}
 	}
@@ -67,6 +73,20 @@ func commonVars(t *Target, offs offsets.Table) ([]Var, error) {
 	vars = append(vars, Var{"go_swiss_maps", swiss})
 	for name, typ := range ctxTypes {
 		vars = append(vars, Var{name, t.Itab(typ, "context.Context")})
+	}
+	var tabs [ctxSpanSlots]uint64
+	n := 0
+	for _, st := range spanTypes {
+		// A context value is an `any`: its first word is the type
+		// descriptor, which the (type, iface) itab points to.
+		if tab := t.ItabTypeAddr(st.Type, st.Iface); tab != 0 && n < ctxSpanSlots {
+			tabs[n] = tab
+			n++
+		}
+	}
+	vars = append(vars, Var{"ctx_span_types", tabs})
+	if off, ok := offs[fieldValueCtx]; ok {
+		vars = append(vars, Var{"value_ctx_val_off", off})
 	}
 	return vars, nil
 }

@@ -40,6 +40,9 @@ type Status struct {
 	Multi   bool  // attached through uprobe_multi links
 	// Events are the event kinds the probe was given, by event name.
 	Events map[string]uint32
+	// Writes is set when the probe's write variant was chosen
+	// (WriteVariant): it writes into the target from BPF.
+	Writes bool
 }
 
 // Manager loads probes into one target and holds what it loaded.
@@ -49,10 +52,13 @@ type Manager struct {
 	// name.
 	shared   map[string]map[string]*ebpf.Map
 	nextKind uint32 // last event kind number given out
-	colls    []*ebpf.Collection
-	links    []link.Link
-	exe      *link.Executable
-	statuses []Status
+	// spanTypes are the context span types of every probe given to Load
+	// or Check (ContextSpans).
+	spanTypes []SpanType
+	colls     []*ebpf.Collection
+	links     []link.Link
+	exe       *link.Executable
+	statuses  []Status
 }
 
 // NewManager prepares to load probes into t.
@@ -67,10 +73,13 @@ func NewManager(t *Target) (*Manager, error) {
 // Check reports, without loading anything, whether each probe would apply
 // to the target and why not.
 func (m *Manager) Check(probes []Probe) []Status {
+	m.spanTypes = contextSpanTypes(probes)
 	var out []Status
 	for _, p := range probes {
 		st := Status{Probe: p.Name(), Library: p.Library()}
 		_, st.Events, st.Version, st.Err = m.prepare(p)
+		_, st.Writes = p.(WriteVariant)
+		st.Writes = st.Writes && m.writes()
 		out = append(out, st)
 	}
 	return out
@@ -79,6 +88,7 @@ func (m *Manager) Check(probes []Probe) []Status {
 // Load loads and attaches every probe that applies. A probe that fails is
 // reported in Statuses and skipped; Load fails only when none loaded.
 func (m *Manager) Load(probes []Probe, pl *pipeline.Pipeline) error {
+	m.spanTypes = contextSpanTypes(probes)
 	loaded := 0
 	for _, p := range probes {
 		st := m.loadOne(p, pl)
@@ -170,7 +180,7 @@ func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 	if len(missing) > 0 {
 		return nil, probeVars{}, fmt.Errorf("struct offsets: %w", &offsets.MissingError{Fields: missing})
 	}
-	common, err := commonVars(m.t, offs)
+	common, err := commonVars(m.t, offs, m.spanTypes)
 	if err != nil {
 		return nil, probeVars{}, err
 	}
@@ -178,12 +188,24 @@ func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 	if err != nil {
 		return nil, probeVars{}, err
 	}
-	spec, err := p.Spec()
+	spec, err := m.spec(p)
 	if err != nil {
 		return nil, probeVars{}, fmt.Errorf("loading BPF spec: %w", err)
 	}
 	return spec, probeVars{common: common, own: own}, nil
 }
+
+// spec returns the probe's spec for this kernel: its write variant where
+// bpf_probe_write_user is allowed.
+func (m *Manager) spec(p Probe) (*ebpf.CollectionSpec, error) {
+	if w, ok := p.(WriteVariant); ok && m.writes() {
+		return w.WriteSpec()
+	}
+	return p.Spec()
+}
+
+// writes reports whether the kernel lets BPF write into the target.
+func (m *Manager) writes() bool { return m.t.Facts != nil && m.t.Facts.WriteUser == nil }
 
 // sharedSpec is the spec of every shared header (internal/bpf/types.c).
 var sharedSpec = sync.OnceValues(bpf.LoadSonde)
@@ -234,11 +256,14 @@ func EventNames(spec *ebpf.CollectionSpec) []string {
 // eventKinds numbers the events of p (unique among all probes of m), sets
 // them in spec and checks that p decodes exactly those.
 func (m *Manager) eventKinds(p Probe, spec *ebpf.CollectionSpec) (map[string]uint32, error) {
-	decoders := p.Decoders(m.t)
+	decoders, annotators := p.Decoders(m.t), annotatorsOf(p, m.t)
 	kinds := map[string]uint32{}
 	for _, name := range EventNames(spec) {
-		if decoders[name] == nil {
+		if decoders[name] == nil && annotators[name] == nil {
 			return nil, fmt.Errorf("event %s: no decoder", name)
+		}
+		if decoders[name] != nil && annotators[name] != nil {
+			return nil, fmt.Errorf("event %s: both a decoder and an annotator", name)
 		}
 		m.nextKind++
 		kinds[name] = m.nextKind
@@ -251,13 +276,43 @@ func (m *Manager) eventKinds(p Probe, spec *ebpf.CollectionSpec) (map[string]uin
 			return nil, fmt.Errorf("decoder %s: no EVENT_KIND(%s) in the BPF spec", name, name)
 		}
 	}
+	for name := range annotators {
+		if _, ok := kinds[name]; !ok {
+			return nil, fmt.Errorf("annotator %s: no EVENT_KIND(%s) in the BPF spec", name, name)
+		}
+	}
 	return kinds, nil
+}
+
+// annotatorsOf returns p's annotators, if it has any.
+func annotatorsOf(p Probe, t *Target) map[string]pipeline.Annotator {
+	if a, ok := p.(Annotators); ok {
+		return a.Annotators(t)
+	}
+	return nil
+}
+
+// contextSpanTypes collects the context span types of probes, each once.
+func contextSpanTypes(probes []Probe) []SpanType {
+	var out []SpanType
+	for _, p := range probes {
+		if c, ok := p.(ContextSpans); ok {
+			for _, st := range c.ContextSpanTypes() {
+				if !slices.Contains(out, st) {
+					out = append(out, st)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 	st = Status{Probe: p.Name(), Library: p.Library()}
 	spec, kinds, version, err := m.prepare(p)
 	st.Version, st.Events = version, kinds
+	_, st.Writes = p.(WriteVariant)
+	st.Writes = st.Writes && m.writes()
 	if err != nil {
 		st.Err = err
 		return st
@@ -307,9 +362,23 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 	}
 	m.colls = append(m.colls, coll)
 	m.links = append(m.links, links...)
-	decoders := p.Decoders(m.t)
+	if a, ok := p.(Attacher); ok {
+		if err := a.Attached(m.t); err != nil {
+			for _, l := range links {
+				l.Close()
+			}
+			coll.Close()
+			st.Err = err
+			return st
+		}
+	}
+	decoders, annotators := p.Decoders(m.t), annotatorsOf(p, m.t)
 	for name, kind := range kinds {
-		pl.Register(kind, scopeOf(p), decoders[name])
+		if d := decoders[name]; d != nil {
+			pl.Register(kind, scopeOf(p), d)
+		} else {
+			pl.RegisterAnnotator(kind, annotators[name])
+		}
 	}
 	st.Loaded, st.Links, st.Sites, st.Multi = true, len(links), sites, multi
 	return st

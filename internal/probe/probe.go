@@ -15,6 +15,10 @@ var ErrNotLinked = errors.New("library not linked into the target")
 // ErrUnsupportedVersion reports a library version the probe does not know.
 var ErrUnsupportedVersion = errors.New("unsupported library version")
 
+// ErrDisabled reports a probe that applies to the target but that the
+// user's settings leave off.
+var ErrDisabled = errors.New("off by setting")
+
 // Hook attaches one program to a function's entry and another to every
 // return instruction of it. Either program name may be empty.
 type Hook struct {
@@ -71,4 +75,41 @@ type Probe interface {
 	// KernelTests names the tests that the kernel matrix runs for the
 	// probe.
 	KernelTests() KernelTests
+}
+
+// SpanType names a concrete type whose values are spans stored in a
+// context (trace.ContextWithSpan) and the interface they are stored as,
+// e.g. {"*go.opentelemetry.io/auto/sdk.span", "go.opentelemetry.io/otel/trace.Span"}.
+type SpanType struct{ Type, Iface string }
+
+// ContextSpans is implemented by probes whose spans live in contexts as
+// values: the probe registers each span in spans_by_ctx under its data
+// pointer, and every probe's parent walk then finds it in a context that
+// holds it (span.h, ctx_lookup).
+type ContextSpans interface {
+	ContextSpanTypes() []SpanType
+}
+
+// Attacher is implemented by probes that act on the target once their
+// programs are attached, such as switching a flag on from user space
+// (process memory writes work under kernel lockdown). An error unloads
+// the probe.
+type Attacher interface {
+	Attached(t *Target) error
+}
+
+// Annotators is implemented by probes that emit events which change a
+// span of another event instead of being spans themselves: they return the
+// annotators by event name (EVENT_KIND), like Decoders.
+type Annotators interface {
+	Annotators(t *Target) map[string]pipeline.Annotator
+}
+
+// WriteVariant is implemented by probes with a second BPF object that
+// also writes into the target with bpf_probe_write_user (e.g. span IDs the
+// app can then see). The manager loads it instead of Spec where the kernel
+// allows that helper; its programs, maps and variables are Spec's. Spec
+// alone must work everywhere.
+type WriteVariant interface {
+	WriteSpec() (*ebpf.CollectionSpec, error)
 }

@@ -102,3 +102,19 @@ func (t *Target) ItabType(addr uint64) string {
 	t.readSymbols()
 	return t.itabs[addr]
 }
+
+// ItabTypeAddr returns the runtime address of the type descriptor that the
+// itab of concrete type typ for interface iface points to (itab._type, the
+// word after itab.inter): what an `any` holding a value of typ carries as
+// its type word. It returns 0 when the itab is unknown.
+func (t *Target) ItabTypeAddr(typ, iface string) uint64 {
+	a, ok := t.Symbol("go:itab."+typ+","+iface, "go.itab."+typ+","+iface)
+	if !ok {
+		return 0
+	}
+	v, err := t.Bin.ReadPtr(a - t.Bias + 8)
+	if err != nil || v == 0 {
+		return 0
+	}
+	return v + t.Bias
+}

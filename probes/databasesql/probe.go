@@ -163,7 +163,7 @@ func (Probe) Decoders(t *probe.Target) map[string]pipeline.Decoder {
 func (Probe) KernelTests() probe.KernelTests {
 	return probe.KernelTests{
 		Tests: []string{"TestSpec", "TestDBAppSpans", "TestTodoExample"},
-		Skip:  "TestTodoExample/postgresql",
+		Skip:  "TestTodoExample/postgresql|TestDBAppSpans/postgresql",
 		Fixtures: map[string]string{
 			"dbapp": "./probes/databasesql/testdata/dbapp",
 			"todo":  "./examples/todo",

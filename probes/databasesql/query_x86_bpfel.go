@@ -93,6 +93,7 @@ const (
 	queryProgStmtEntry           = "stmt_entry"
 	queryProgTxEntry             = "tx_entry"
 	queryVarConnDbOff            = "conn_db_off"
+	queryVarCtxSpanTypes         = "ctx_span_types"
 	queryVarDbConnectorOff       = "db_connector_off"
 	queryVarDsnConnectorDrvOff   = "dsn_connector_drv_off"
 	queryVarDsnConnectorDsnOff   = "dsn_connector_dsn_off"
@@ -112,6 +113,7 @@ const (
 	queryVarTxDbOff              = "tx_db_off"
 	queryVarUnusedDbQueryEvent   = "unused_db_query_event"
 	queryVarUnusedErrCodeKind    = "unused_err_code_kind"
+	queryVarValueCtxValOff       = "value_ctx_val_off"
 )
 
 // loadQuery returns the embedded CollectionSpec for query.
@@ -181,6 +183,7 @@ type queryMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type queryVariableSpecs struct {
 	ConnDbOff            *ebpf.VariableSpec `ebpf:"conn_db_off"`
+	CtxSpanTypes         *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	DbConnectorOff       *ebpf.VariableSpec `ebpf:"db_connector_off"`
 	DsnConnectorDrvOff   *ebpf.VariableSpec `ebpf:"dsn_connector_drv_off"`
 	DsnConnectorDsnOff   *ebpf.VariableSpec `ebpf:"dsn_connector_dsn_off"`
@@ -200,6 +203,7 @@ type queryVariableSpecs struct {
 	TxDbOff              *ebpf.VariableSpec `ebpf:"tx_db_off"`
 	UnusedDbQueryEvent   *ebpf.VariableSpec `ebpf:"unused_db_query_event"`
 	UnusedErrCodeKind    *ebpf.VariableSpec `ebpf:"unused_err_code_kind"`
+	ValueCtxValOff       *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
 
 // queryObjects contains all objects after they have been loaded into the kernel.
@@ -246,6 +250,7 @@ func (m *queryMaps) Close() error {
 // It can be passed to loadQueryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type queryVariables struct {
 	ConnDbOff            *ebpf.Variable `ebpf:"conn_db_off"`
+	CtxSpanTypes         *ebpf.Variable `ebpf:"ctx_span_types"`
 	DbConnectorOff       *ebpf.Variable `ebpf:"db_connector_off"`
 	DsnConnectorDrvOff   *ebpf.Variable `ebpf:"dsn_connector_drv_off"`
 	DsnConnectorDsnOff   *ebpf.Variable `ebpf:"dsn_connector_dsn_off"`
@@ -265,6 +270,7 @@ type queryVariables struct {
 	TxDbOff              *ebpf.Variable `ebpf:"tx_db_off"`
 	UnusedDbQueryEvent   *ebpf.Variable `ebpf:"unused_db_query_event"`
 	UnusedErrCodeKind    *ebpf.Variable `ebpf:"unused_err_code_kind"`
+	ValueCtxValOff       *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }
 
 // queryPrograms contains all programs after they have been loaded into the kernel.

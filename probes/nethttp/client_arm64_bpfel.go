@@ -83,6 +83,7 @@ const (
 	clientMapSpansByRequest        = "spans_by_request"
 	clientProgClientEntry          = "client_entry"
 	clientProgClientReturn         = "client_return"
+	clientVarCtxSpanTypes          = "ctx_span_types"
 	clientVarEventKindHttpClient   = "event_kind_http_client"
 	clientVarG_goidOff             = "g_goid_off"
 	clientVarItabAfterFuncCtx      = "itab_after_func_ctx"
@@ -101,6 +102,7 @@ const (
 	clientVarUrlPathOff            = "url_path_off"
 	clientVarUrlRawQueryOff        = "url_raw_query_off"
 	clientVarUrlSchemeOff          = "url_scheme_off"
+	clientVarValueCtxValOff        = "value_ctx_val_off"
 )
 
 // loadClient returns the embedded CollectionSpec for client.
@@ -166,6 +168,7 @@ type clientMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type clientVariableSpecs struct {
+	CtxSpanTypes          *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	EventKindHttpClient   *ebpf.VariableSpec `ebpf:"event_kind_http_client"`
 	G_goidOff             *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	ItabAfterFuncCtx      *ebpf.VariableSpec `ebpf:"itab_after_func_ctx"`
@@ -184,6 +187,7 @@ type clientVariableSpecs struct {
 	UrlPathOff            *ebpf.VariableSpec `ebpf:"url_path_off"`
 	UrlRawQueryOff        *ebpf.VariableSpec `ebpf:"url_raw_query_off"`
 	UrlSchemeOff          *ebpf.VariableSpec `ebpf:"url_scheme_off"`
+	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
 
 // clientObjects contains all objects after they have been loaded into the kernel.
@@ -231,6 +235,7 @@ func (m *clientMaps) Close() error {
 //
 // It can be passed to loadClientObjects or ebpf.CollectionSpec.LoadAndAssign.
 type clientVariables struct {
+	CtxSpanTypes          *ebpf.Variable `ebpf:"ctx_span_types"`
 	EventKindHttpClient   *ebpf.Variable `ebpf:"event_kind_http_client"`
 	G_goidOff             *ebpf.Variable `ebpf:"g_goid_off"`
 	ItabAfterFuncCtx      *ebpf.Variable `ebpf:"itab_after_func_ctx"`
@@ -249,6 +254,7 @@ type clientVariables struct {
 	UrlPathOff            *ebpf.Variable `ebpf:"url_path_off"`
 	UrlRawQueryOff        *ebpf.Variable `ebpf:"url_raw_query_off"`
 	UrlSchemeOff          *ebpf.Variable `ebpf:"url_scheme_off"`
+	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }
 
 // clientPrograms contains all programs after they have been loaded into the kernel.

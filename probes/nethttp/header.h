@@ -33,7 +33,7 @@ static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *o
 	out->slots_seen++;
 	if (key.len != 11 && key.len != 10)
 		return;
-	if (bpf_probe_read_user(k, 11, (void *)key.ptr))
+	if (bpf_probe_read_user(k, key.len == 11 ? 11 : 10, (void *)key.ptr))
 		return;
 	struct go_slice vals = {};
 	if (key.len == 11 && key_is(k, "Traceparent", 11)) {

@@ -52,6 +52,7 @@ const (
 	injectProgInjectRequest       = "inject_request"
 	injectVarBufioWriterBufOff    = "bufio_writer_buf_off"
 	injectVarBufioWriterN_off     = "bufio_writer_n_off"
+	injectVarCtxSpanTypes         = "ctx_span_types"
 	injectVarG_goidOff            = "g_goid_off"
 	injectVarGoSwissMaps          = "go_swiss_maps"
 	injectVarHmapB_off            = "hmap_b_off"
@@ -68,6 +69,7 @@ const (
 	injectVarSwissMapDirLenOff    = "swiss_map_dir_len_off"
 	injectVarSwissMapDirPtrOff    = "swiss_map_dir_ptr_off"
 	injectVarSwissTableGroupsOff  = "swiss_table_groups_off"
+	injectVarValueCtxValOff       = "value_ctx_val_off"
 )
 
 // loadInject returns the embedded CollectionSpec for inject.
@@ -135,6 +137,7 @@ type injectMapSpecs struct {
 type injectVariableSpecs struct {
 	BufioWriterBufOff    *ebpf.VariableSpec `ebpf:"bufio_writer_buf_off"`
 	BufioWriterN_off     *ebpf.VariableSpec `ebpf:"bufio_writer_n_off"`
+	CtxSpanTypes         *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	G_goidOff            *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	GoSwissMaps          *ebpf.VariableSpec `ebpf:"go_swiss_maps"`
 	HmapB_off            *ebpf.VariableSpec `ebpf:"hmap_b_off"`
@@ -151,6 +154,7 @@ type injectVariableSpecs struct {
 	SwissMapDirLenOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_ptr_off"`
 	SwissTableGroupsOff  *ebpf.VariableSpec `ebpf:"swiss_table_groups_off"`
+	ValueCtxValOff       *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
 
 // injectObjects contains all objects after they have been loaded into the kernel.
@@ -200,6 +204,7 @@ func (m *injectMaps) Close() error {
 type injectVariables struct {
 	BufioWriterBufOff    *ebpf.Variable `ebpf:"bufio_writer_buf_off"`
 	BufioWriterN_off     *ebpf.Variable `ebpf:"bufio_writer_n_off"`
+	CtxSpanTypes         *ebpf.Variable `ebpf:"ctx_span_types"`
 	G_goidOff            *ebpf.Variable `ebpf:"g_goid_off"`
 	GoSwissMaps          *ebpf.Variable `ebpf:"go_swiss_maps"`
 	HmapB_off            *ebpf.Variable `ebpf:"hmap_b_off"`
@@ -216,6 +221,7 @@ type injectVariables struct {
 	SwissMapDirLenOff    *ebpf.Variable `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff    *ebpf.Variable `ebpf:"swiss_map_dir_ptr_off"`
 	SwissTableGroupsOff  *ebpf.Variable `ebpf:"swiss_table_groups_off"`
+	ValueCtxValOff       *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }
 
 // injectPrograms contains all programs after they have been loaded into the kernel.

@@ -35,10 +35,7 @@ static __always_inline void request_span_clear(u64 req, u64 url,
 	struct span_context *cur = bpf_map_lookup_elem(&spans_by_request, &url);
 	if (!cur)
 		return;
-	u64 a, b;
-	__builtin_memcpy(&a, cur->span_id, 8);
-	__builtin_memcpy(&b, sc->span_id, 8);
-	if (a == b)
+	if (same_span(cur, sc))
 		bpf_map_delete_elem(&spans_by_request, &url);
 }
 

@@ -95,6 +95,7 @@ const (
 	serverMapSpansByGoroutine      = "spans_by_goroutine"
 	serverProgServerEntry          = "server_entry"
 	serverProgServerReturn         = "server_return"
+	serverVarCtxSpanTypes          = "ctx_span_types"
 	serverVarEventKindHttpServer   = "event_kind_http_server"
 	serverVarG_goidOff             = "g_goid_off"
 	serverVarGoSwissMaps           = "go_swiss_maps"
@@ -127,6 +128,7 @@ const (
 	serverVarSwissTableGroupsOff   = "swiss_table_groups_off"
 	serverVarUnusedHttpServerEvent = "unused_http_server_event"
 	serverVarUrlPathOff            = "url_path_off"
+	serverVarValueCtxValOff        = "value_ctx_val_off"
 )
 
 // loadServer returns the embedded CollectionSpec for server.
@@ -191,6 +193,7 @@ type serverMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type serverVariableSpecs struct {
+	CtxSpanTypes          *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	EventKindHttpServer   *ebpf.VariableSpec `ebpf:"event_kind_http_server"`
 	G_goidOff             *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	GoSwissMaps           *ebpf.VariableSpec `ebpf:"go_swiss_maps"`
@@ -223,6 +226,7 @@ type serverVariableSpecs struct {
 	SwissTableGroupsOff   *ebpf.VariableSpec `ebpf:"swiss_table_groups_off"`
 	UnusedHttpServerEvent *ebpf.VariableSpec `ebpf:"unused_http_server_event"`
 	UrlPathOff            *ebpf.VariableSpec `ebpf:"url_path_off"`
+	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
 
 // serverObjects contains all objects after they have been loaded into the kernel.
@@ -268,6 +272,7 @@ func (m *serverMaps) Close() error {
 //
 // It can be passed to loadServerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type serverVariables struct {
+	CtxSpanTypes          *ebpf.Variable `ebpf:"ctx_span_types"`
 	EventKindHttpServer   *ebpf.Variable `ebpf:"event_kind_http_server"`
 	G_goidOff             *ebpf.Variable `ebpf:"g_goid_off"`
 	GoSwissMaps           *ebpf.Variable `ebpf:"go_swiss_maps"`
@@ -300,6 +305,7 @@ type serverVariables struct {
 	SwissTableGroupsOff   *ebpf.Variable `ebpf:"swiss_table_groups_off"`
 	UnusedHttpServerEvent *ebpf.Variable `ebpf:"unused_http_server_event"`
 	UrlPathOff            *ebpf.Variable `ebpf:"url_path_off"`
+	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }
 
 // serverPrograms contains all programs after they have been loaded into the kernel.

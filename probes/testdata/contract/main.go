@@ -1,7 +1,8 @@
 // Command contract links every library Sonde has a probe for (net/http
-// server and client, database/sql with every receiver type), for the
-// probe contract test, which reads the binary and never runs it. Run
-// alone, it serves one request to itself and exits.
+// server and client, database/sql with every receiver type, the
+// OpenTelemetry global API, the companion sdk), for the probe contract
+// test, which reads the binary and never runs it. Run alone, it serves one
+// request to itself and exits.
 package main
 
 import (
@@ -13,6 +14,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/sonde-go/auto/sdk"
 )
 
 // nullDriver refuses every connection: enough to link database/sql.
@@ -60,7 +66,12 @@ func main() {
 		os.Exit(1)
 	}
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, queries(r.Context(), db))
+		ctx, span := otel.Tracer("contract").Start(r.Context(), "manual")
+		defer span.End()
+		sdk.SpanFromContext(ctx).SetAttributes(attribute.Bool("contract", true))
+		ctx, own := sdk.TracerProvider().Tracer("contract").Start(ctx, "own")
+		defer own.End()
+		fmt.Fprintln(w, queries(ctx, db))
 	}))
 	resp, err := http.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {

@@ -37,3 +37,45 @@ static __always_inline void emit(void *ev, u64 sz)
 	if (bpf_ringbuf_output(&events, ev, sz, 0) != 0)
 		count(COUNTER_RINGBUF_FULL);
 }
+
+// Events that carry bytes copied from the target (a serialized span, an
+// annotation) go out in a record of the smallest of three sizes that holds
+// them: the ring buffer needs a size known to the verifier.
+#define BLOB_SMALL 2048
+#define BLOB_MEDIUM 16384
+#define BLOB_LARGE 65536
+
+// emit_sized reserves a record of size bytes, copies the hsz-byte event
+// head, then n bytes from the target at src after it, stores how many were
+// copied in the head's u32 at len_off, and submits it. It returns that
+// number, or -1 when the buffer is full (counted).
+static __always_inline long emit_sized(const void *head, u32 hsz, u32 len_off,
+				       u64 src, u32 n, u32 size)
+{
+	u8 *rec = bpf_ringbuf_reserve(&events, size, 0);
+	if (!rec) {
+		count(COUNTER_RINGBUF_FULL);
+		return -1;
+	}
+	__builtin_memcpy(rec, head, hsz);
+	if (n > size - hsz)
+		n = size - hsz;
+	if (n > 0 && bpf_probe_read_user(rec + hsz, n, (void *)src))
+		n = 0;
+	*(u32 *)(rec + len_off) = n;
+	bpf_ringbuf_submit(rec, 0);
+	return n;
+}
+
+// emit_bytes emits the event head (hsz bytes, a constant) followed by up to
+// BLOB_LARGE - hsz bytes of the target's memory at src, with the number
+// copied in the head's u32 at len_off. It returns what emit_sized returns.
+static __always_inline long emit_bytes(const void *head, u32 hsz, u32 len_off,
+				       u64 src, u32 n)
+{
+	if (n <= BLOB_SMALL - hsz)
+		return emit_sized(head, hsz, len_off, src, n, BLOB_SMALL);
+	if (n <= BLOB_MEDIUM - hsz)
+		return emit_sized(head, hsz, len_off, src, n, BLOB_MEDIUM);
+	return emit_sized(head, hsz, len_off, src, n, BLOB_LARGE);
+}

@@ -40,65 +40,66 @@ volatile const u64 hmap_buckets_off = 16;
 
 // Iteration state of a map scan; one bpf_loop step looks at one slot, so
 // the verifier checks the step once instead of every path of nested loops.
+// Kernels before 6.7 check a bpf_loop callback only once, with the state it
+// is first called with, and drop the code that pass did not reach (6.1
+// dropped the move to the next group: only group 0 was scanned). So a step
+// takes its position from the loop index alone, and the state it tests is
+// loaded from the target before the loop, values the verifier cannot know.
 struct gomap_scan {
 	GOMAP_OUT *out;
 	u64 dir;     // swiss: directory (or the single group); hmap: buckets
 	s64 dir_len; // swiss: number of directory entries; hmap: buckets
 	u64 table;   // swiss: current table
-	u64 groups;  // swiss: current table's groups; hmap: current bucket
+	u64 groups;  // swiss: current table's groups (0: skip it); hmap: current bucket
 	u64 mask;    // swiss: current table's lengthMask
 	u64 ctrl;    // control word (swiss) or tophash bytes (hmap) of the group
-	u32 t, g, s; // swiss: table index, group index, slot index
 };
 
 #define GOMAP_SWISS_GROUP_SIZE (8 + GOMAP_SLOTS * GOMAP_SLOT_SIZE)
 
-// gomap_next_table loads the next distinct table of the directory; it
-// returns false when there is none left.
-static __always_inline bool gomap_next_table(struct gomap_scan *m)
+// gomap_load_table points the scan at directory entry t, or at the single
+// group when dir_len is 0; groups is 0 when the entry repeats the table
+// before it (directory entries repeat a table) or cannot be read.
+static __always_inline void gomap_load_table(struct gomap_scan *m, u32 t)
 {
 	if (m->dir_len == 0) {
-		if (m->t > 0)
-			return false;
-		m->t = 1;
 		m->table = m->dir;
 		m->groups = m->dir;
 		m->mask = 0;
-		return true;
+		return;
 	}
-	for (int i = 0; i < GOMAP_MAX_TABLES; i++) {
-		if (m->t >= GOMAP_MAX_TABLES || m->t >= m->dir_len)
-			return false;
-		u64 table = read_u64(m->dir + 8 * m->t);
-		m->t++;
-		if (!table || table == m->table)
-			continue; // directory entries repeat a table
-		m->table = table;
-		m->groups = read_u64(table + swiss_table_groups_off);
-		m->mask = read_u64(table + swiss_table_groups_off + swiss_groups_mask_off);
-		return true;
+	u64 table = read_u64(m->dir + 8 * t);
+	if (!table || table == m->table) {
+		m->groups = 0;
+		return;
 	}
-	return false;
+	m->table = table;
+	m->groups = read_u64(table + swiss_table_groups_off);
+	m->mask = read_u64(table + swiss_table_groups_off + swiss_groups_mask_off);
 }
 
+// gomap_swiss_step looks at slot i % 8 of group (i / 8) %
+// GOMAP_MAX_TABLE_GROUPS of directory entry i / (8 * GOMAP_MAX_TABLE_GROUPS).
 static long gomap_swiss_step(u32 i, void *arg)
 {
 	struct gomap_scan *m = arg;
-	u64 group = m->groups + (u64)m->g * GOMAP_SWISS_GROUP_SIZE;
-	if (m->s == 0 && bpf_probe_read_user(&m->ctrl, sizeof(m->ctrl), (void *)group))
+	u32 s = i % GOMAP_SLOTS;
+	u32 g = (i / GOMAP_SLOTS) % GOMAP_MAX_TABLE_GROUPS;
+	u32 t = i / (GOMAP_SLOTS * GOMAP_MAX_TABLE_GROUPS);
+	if (t > 0) {
+		if (t >= m->dir_len)
+			return 1;
+		if (g == 0 && s == 0)
+			gomap_load_table(m, t);
+	}
+	if (!m->groups || g > m->mask)
+		return t + 1 >= m->dir_len; // this table is done; stop after the last
+	u64 group = m->groups + (u64)g * GOMAP_SWISS_GROUP_SIZE;
+	if (s == 0 && bpf_probe_read_user(&m->ctrl, sizeof(m->ctrl), (void *)group))
 		return 1;
-	u32 s = m->s & (GOMAP_SLOTS - 1);
 	if (!((m->ctrl >> (8 * s)) & 0x80)) {
 		u64 slot = group + 8 + s * GOMAP_SLOT_SIZE;
 		GOMAP_VISIT(slot, slot + GOMAP_KEY_SIZE, m->out);
-	}
-	if (++m->s == GOMAP_SLOTS) {
-		m->s = 0;
-		if (++m->g > m->mask || m->g >= GOMAP_MAX_TABLE_GROUPS) {
-			m->g = 0;
-			if (!gomap_next_table(m))
-				return 1;
-		}
 	}
 	return 0;
 }
@@ -146,8 +147,10 @@ static __always_inline void gomap_walk(u64 m, GOMAP_OUT *out)
 	if (go_swiss_maps) {
 		st.dir = read_u64(m + swiss_map_dir_ptr_off);
 		st.dir_len = (s64)read_u64(m + swiss_map_dir_len_off);
-		if (!st.dir || !gomap_next_table(&st))
+		if (!st.dir)
 			return;
+		gomap_load_table(&st, 0);
+		st.ctrl = read_u64(st.groups);
 		bpf_loop(GOMAP_MAX_TABLES * GOMAP_MAX_TABLE_GROUPS * GOMAP_SLOTS, gomap_swiss_step, &st, 0);
 	} else {
 		u8 b = 0;
@@ -156,6 +159,8 @@ static __always_inline void gomap_walk(u64 m, GOMAP_OUT *out)
 		st.dir_len = 1 << (b > 4 ? 4 : b);
 		if (!st.dir)
 			return;
+		st.groups = st.dir;
+		st.ctrl = read_u64(st.dir);
 		bpf_loop(GOMAP_MAX_BUCKETS * GOMAP_CHAIN * GOMAP_SLOTS, gomap_hmap_step, &st, 0);
 	}
 }

@@ -73,14 +73,50 @@ static __always_inline bool is_parent_first_ctx(u64 tab)
 		tab == itab_after_func_ctx);
 }
 
+// Spans that live in a context as a value: trace.ContextWithSpan(ctx, s)
+// makes a valueCtx whose val (an `any`) is s. The span probes that create
+// such spans (manual spans of an SDK) register them in spans_by_ctx under
+// their data pointer; these are the type descriptors of their types
+// (probe.ContextSpans), zero when none is linked.
+#define CTX_SPAN_TYPES 4
+volatile const u64 ctx_span_types[CTX_SPAN_TYPES] = {};
+volatile const u64 value_ctx_val_off = 32; // context.valueCtx.val
+
+static __always_inline bool is_ctx_span(u64 tab)
+{
+	if (!tab)
+		return false;
+	for (int i = 0; i < CTX_SPAN_TYPES; i++)
+		if (ctx_span_types[i] == tab)
+			return true;
+	return false;
+}
+
+// ctx_lookup returns the span registered under the context ctx itself or,
+// for a valueCtx holding a registered span, under that span.
+static __always_inline struct span_context *ctx_lookup(struct go_iface ctx)
+{
+	u64 key = ctx.data;
+	struct span_context *sc = bpf_map_lookup_elem(&spans_by_ctx, &key);
+	if (sc || !ctx_span_types[0] || !ctx.tab || ctx.tab != itab_value_ctx)
+		return sc;
+	struct go_iface val = {};
+	if (bpf_probe_read_user(&val, sizeof(val), (void *)(ctx.data + value_ctx_val_off)) ||
+	    !is_ctx_span(val.tab))
+		return NULL;
+	key = val.data;
+	return bpf_map_lookup_elem(&spans_by_ctx, &key);
+}
+
 // find_parent fills parent with the span that a new span started with ctx
-// on goroutine goid belongs to. It returns false when there is none.
+// on goroutine goid belongs to: the innermost one registered along ctx's
+// parent chain, else (goid not 0) the goroutine's active span. It returns
+// false when there is none.
 static __always_inline bool find_parent(struct go_iface ctx, u64 goid,
 					struct span_context *parent)
 {
 	for (int i = 0; i < CTX_WALK_DEPTH && ctx.data != 0; i++) {
-		u64 key = ctx.data;
-		struct span_context *sc = bpf_map_lookup_elem(&spans_by_ctx, &key);
+		struct span_context *sc = ctx_lookup(ctx);
 		if (sc) {
 			*parent = *sc;
 			return true;
@@ -182,4 +218,33 @@ static __always_inline void span_deactivate(struct span_activation *a)
 				    BPF_ANY);
 	else
 		bpf_map_delete_elem(&spans_by_goroutine, &a->goid);
+}
+
+static __always_inline bool same_span(const struct span_context *a,
+				      const struct span_context *b)
+{
+	u64 x, y;
+	__builtin_memcpy(&x, a->span_id, 8);
+	__builtin_memcpy(&y, b->span_id, 8);
+	return x == y;
+}
+
+// span_deactivate_own undoes span_activate for a span that may end out of
+// order, on any goroutine (a manual span): the goroutine's active span is
+// restored only while it is still sc.
+static __always_inline void span_deactivate_own(struct span_activation *a,
+						const struct span_context *sc)
+{
+	u64 goid = a->goid;
+	a->goid = 0;
+	span_deactivate(a);
+	if (!goid)
+		return;
+	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+	if (!cur || !same_span(cur, sc))
+		return;
+	if (a->had_prev)
+		bpf_map_update_elem(&spans_by_goroutine, &goid, &a->prev, BPF_ANY);
+	else
+		bpf_map_delete_elem(&spans_by_goroutine, &goid);
 }
