@@ -179,7 +179,7 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	for _, st := range mgr.Statuses() {
 		if st.Loaded {
 			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links,
-				"uprobe_multi", st.Multi, "writes_target", st.Writes)
+				"uprobe_multi", st.Multi, "write_variant", st.Writes)
 		} else if errors.Is(st.Err, probe.ErrNotLinked) {
 			i.log.V(1).Info("probe not applicable", "probe", st.Probe, "reason", st.Err.Error())
 		} else if errors.Is(st.Err, probe.ErrDisabled) {

@@ -43,9 +43,10 @@ struct {
 } manual_spans SEC(".maps");
 
 // Go re-runs a function's first instruction after growing its stack: a
-// second start (or end) of the same span on the same goroutine this soon
-// is that.
-#define REENTRY_NS 10000000
+// second start (or end) of the same span on the same goroutine within this
+// time is that (a second: the re-run can take milliseconds under emulation;
+// a new span at the same address starts afresh and is never taken for one).
+#define REENTRY_NS 1000000000
 
 static __always_inline bool reentry(struct manual_span *m, u64 goid, u64 at, u64 now)
 {
