@@ -48,9 +48,9 @@
 //     spans "{operation} {table}".
 //   - OTEL_GO_AUTO_GLOBAL (default false): true switches on the
 //     OpenTelemetry global API's auto-instrumentation path in the target
-//     and exports its manual spans (see Manual spans below). It is the only
-//     setting that makes Sonde write into the target: one byte, from user
-//     space. Unset, the target's memory is never written.
+//     and exports its manual spans (see Manual spans below), by writing one
+//     byte into the target from user space. Unset, that flag is never
+//     written.
 //
 // # Manual spans and custom attributes
 //
@@ -75,7 +75,9 @@
 // span.SpanContext() is valid even under lockdown (the trace ID the app
 // sees is the exported one except when the parent is an eBPF span and the
 // kernel is in lockdown). Without Sonde attached every sdk call is a no-op
-// of a few nanoseconds.
+// of a few nanoseconds; at attach Sonde tells the sdk, by writing its
+// attached flag from user space (linking the sdk asks for that write; it
+// is the only one besides OTEL_GO_AUTO_GLOBAL's).
 //
 // # Environment
 //

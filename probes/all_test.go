@@ -24,12 +24,12 @@ const module = "github.com/sonde-go/auto/"
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// contractTarget opens testdata/contract, which links every probed
-// library, as a target that is not running, on a kernel that allows
-// everything.
-func contractTarget(t *testing.T) *probe.Target {
+// fixtureTarget opens a fixture program (built, not running) as a target
+// on a kernel that allows everything, with every boolean setting on, so
+// that probes that are off by default are checked too.
+func fixtureTarget(t *testing.T, dir string) *probe.Target {
 	t.Helper()
-	path := testenv.Build(t, "testdata/contract")
+	path := testenv.Build(t, dir)
 	bin, err := binary.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,6 @@ func contractTarget(t *testing.T) *probe.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every switch on: probes that are off by default are checked too.
 	settings := probe.DefaultSettings(decls)
 	for _, s := range decls {
 		if s.Check == nil {
@@ -56,27 +55,16 @@ func contractTarget(t *testing.T) *probe.Target {
 // TestContract checks what every probe promises, with no kernel: its hooks
 // name programs of its spec, every variable it sets exists (the manager's
 // check fails otherwise), its events are numbered uniquely and each has a
-// decoder, and it declares kernel-matrix tests that exist.
+// decoder, it declares kernel-matrix tests that exist, and one of the
+// fixtures of those tests links its library: the probe prepares for it.
 func TestContract(t *testing.T) {
-	all := probes.All()
-	tg := contractTarget(t)
-	mgr, err := probe.NewManager(tg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	statuses := mgr.Check(all)
-	kinds := map[uint32]string{}
 	names := map[string]bool{}
-	for i, p := range all {
-		st := statuses[i]
+	for _, p := range probes.All() {
 		if names[p.Name()] {
 			t.Errorf("probe name %q used twice", p.Name())
 		}
 		names[p.Name()] = true
 		t.Run(p.Name(), func(t *testing.T) {
-			if st.Err != nil {
-				t.Fatalf("does not prepare for a binary that links its library: %v", st.Err)
-			}
 			spec, err := p.Spec()
 			if err != nil {
 				t.Fatal(err)
@@ -94,22 +82,40 @@ func TestContract(t *testing.T) {
 			if w, ok := p.(probe.WriteVariant); ok {
 				checkWriteVariant(t, spec, w)
 			}
-			events := probe.EventNames(spec)
-			if len(st.Events) != len(events) {
-				t.Errorf("events %v, spec declares %v", st.Events, events)
-			}
-			for name, kind := range st.Events {
-				if kind == 0 {
-					t.Errorf("event %s: kind 0", name)
-				}
-				if other, ok := kinds[kind]; ok {
-					t.Errorf("event %s: kind %d also given to %s", name, kind, other)
-				}
-				kinds[kind] = p.Name() + "/" + name
-			}
 			checkKernelTests(t, p)
+			checkPrepares(t, p, probe.EventNames(spec))
 		})
 	}
+}
+
+// checkPrepares: the probe prepares for one of its kernel tests' fixtures,
+// with its events numbered.
+func checkPrepares(t *testing.T, p probe.Probe, events []string) {
+	var why []string
+	fixtures := p.KernelTests().Fixtures
+	for _, name := range slices.Sorted(maps.Keys(fixtures)) {
+		mgr, err := probe.NewManager(fixtureTarget(t, filepath.Join("..", fixtures[name])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := mgr.Check([]probe.Probe{p})[0]
+		if st.Err != nil {
+			why = append(why, name+": "+st.Err.Error())
+			continue
+		}
+		if len(st.Events) != len(events) {
+			t.Errorf("events %v, spec declares %v", st.Events, events)
+		}
+		seen := map[uint32]bool{}
+		for ev, kind := range st.Events {
+			if kind == 0 || seen[kind] {
+				t.Errorf("event %s: kind %d zero or given twice", ev, kind)
+			}
+			seen[kind] = true
+		}
+		return
+	}
+	t.Errorf("prepares for none of its kernel tests' fixtures: %s", strings.Join(why, "; "))
 }
 
 // checkWriteVariant: the write variant has the programs, maps and

@@ -17,11 +17,11 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// manager prepares to load into the contract fixture (every probed
+// manager prepares to load into the linkall fixture (every probed
 // library linked), not running, on a kernel that allows everything.
 func manager(t *testing.T) *probe.Manager {
 	t.Helper()
-	path := testenv.Build(t, "../../probes/testdata/contract")
+	path := testenv.Build(t, "testdata/linkall")
 	bin, err := binary.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,7 @@
-// Command contract links every library Sonde has a probe for (net/http
-// server and client, database/sql with every receiver type, the
-// OpenTelemetry global API, the companion sdk), for the probe contract
-// test, which reads the binary and never runs it. Run alone, it serves one
-// request to itself and exits.
+// Command linkall links net/http (server and client), database/sql with
+// every receiver type, the OpenTelemetry global API and the companion sdk,
+// for the manager's tests, which read the binary and never run it. Run
+// alone, it serves one request to itself and exits.
 package main
 
 import (
@@ -66,10 +65,10 @@ func main() {
 		os.Exit(1)
 	}
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, span := otel.Tracer("contract").Start(r.Context(), "manual")
+		ctx, span := otel.Tracer("linkall").Start(r.Context(), "manual")
 		defer span.End()
-		sdk.SpanFromContext(ctx).SetAttributes(attribute.Bool("contract", true))
-		ctx, own := sdk.TracerProvider().Tracer("contract").Start(ctx, "own")
+		sdk.SpanFromContext(ctx).SetAttributes(attribute.Bool("linkall", true))
+		ctx, own := sdk.TracerProvider().Tracer("linkall").Start(ctx, "own")
 		defer own.End()
 		fmt.Fprintln(w, queries(ctx, db))
 	}))
