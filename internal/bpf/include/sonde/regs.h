@@ -33,6 +33,10 @@ static __always_inline u64 go_arg(struct pt_regs *ctx, int n)
 }
 
 #define GO_G(ctx) ((void *)(ctx)->r14)
+// At a function's return instruction: where its stack-assigned results
+// begin (after the return address; results too large for the registers
+// are there, ABIInternal).
+#define GO_STACK_RESULTS(ctx) ((ctx)->sp + 8)
 
 #elif defined(__TARGET_ARCH_arm64)
 
@@ -51,6 +55,7 @@ static __always_inline u64 go_arg(struct pt_regs *ctx, int n)
 }
 
 #define GO_G(ctx) ((void *)(ctx)->regs[28])
+#define GO_STACK_RESULTS(ctx) ((ctx)->sp + 8)
 
 #else
 #error "set __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"

@@ -1,0 +1,3 @@
+package kafkago
+
+//go:generate go tool bpf2go -target amd64,arm64 -type kafka_event kafka kafka.c -- -I../../internal/bpf/include

@@ -1,0 +1,39 @@
+// Command consumer is the kafka-go consumer fixture: an HTTP server whose
+// GET /consume?n=N&topic=T reads N messages of topic T with ReadMessage,
+// in consumer group "sonde-group", from the broker at $KAFKA_ADDR, and
+// answers with one "partition offset key" line per message.
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/segmentio/kafka-go"
+)
+
+func main() {
+	http.HandleFunc("/consume", func(rw http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		rd := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{os.Getenv("KAFKA_ADDR")},
+			Topic: r.URL.Query().Get("topic"), GroupID: "sonde-group", MaxWait: 100e6})
+		defer rd.Close()
+		for i := 0; i < n; i++ {
+			m, err := rd.ReadMessage(r.Context())
+			if err != nil {
+				http.Error(rw, err.Error(), http.StatusBadGateway)
+				return
+			}
+			fmt.Fprintln(rw, m.Partition, m.Offset, string(m.Key))
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("listening on", ln.Addr())
+	http.Serve(ln, nil)
+}
