@@ -5,6 +5,7 @@ package probes
 import (
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/probes/databasesql"
+	"github.com/sonde-go/auto/probes/goroutines"
 	"github.com/sonde-go/auto/probes/kafkago"
 	"github.com/sonde-go/auto/probes/nethttp"
 	"github.com/sonde-go/auto/probes/otelglobal"
@@ -13,5 +14,5 @@ import (
 
 // All returns every probe, in load order.
 func All() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}, otelglobal.Probe{}, sondesdk.Probe{}, kafkago.Probe{}}
+	return []probe.Probe{nethttp.Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}, goroutines.Probe{}, otelglobal.Probe{}, sondesdk.Probe{}, kafkago.Probe{}}
 }

@@ -25,6 +25,12 @@ type SondeEventHeader struct {
 	Pad          [7]uint8
 }
 
+type SondeInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   SondeSpanContext
+	Root uint64
+}
+
 type SondeSondeCounter uint32
 
 const (
@@ -47,6 +53,7 @@ type SondeSpanContext struct {
 const (
 	SondeMapCounters             = "counters"
 	SondeMapEvents               = "events"
+	SondeMapGoroutineParents     = "goroutine_parents"
 	SondeMapSpansByCtx           = "spans_by_ctx"
 	SondeMapSpansByGoroutine     = "spans_by_goroutine"
 	SondeProgUnused              = "unused"
@@ -120,6 +127,7 @@ type SondeProgramSpecs struct {
 type SondeMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -169,6 +177,7 @@ func (o *SondeObjects) Close() error {
 type SondeMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -177,6 +186,7 @@ func (m *SondeMaps) Close() error {
 	return _SondeClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)

@@ -31,7 +31,7 @@
 // a misspelled name is ErrUnknownVar at load, never an offset left at 0.
 //
 // Maps: those of the shared headers (events, counters, spans_by_ctx,
-// spans_by_goroutine) are one instance for all probes; beyond those, the
+// spans_by_goroutine, goroutine_parents) are one instance for all probes; beyond those, the
 // probes of one Go package share each map they declare by the same name.
 //
 // Settings: a probe that reads user switches implements Configurable; the

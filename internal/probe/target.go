@@ -4,6 +4,7 @@ import (
 	"debug/dwarf"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/go-logr/logr"
 
@@ -27,6 +28,10 @@ type Target struct {
 
 	syms  map[string]uint64 // symbol table, read on first use
 	itabs map[uint64]string // runtime itab address -> concrete type
+	// sentinelData maps the (itab, data) words of standard sentinel errors
+	// to their names (ErrorType), read on first use.
+	sentinelData map[[2]uint64]string
+	sentinelOnce sync.Once
 }
 
 // NewTarget opens the executable of pid and reads what probes need.

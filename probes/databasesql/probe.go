@@ -153,6 +153,7 @@ func (Probe) Decoders(t *probe.Target) map[string]pipeline.Decoder {
 	d := &decoder{
 		cfg:      statementSettings(t),
 		typeOf:   t.ItabType,
+		errType:  t.ErrorType,
 		fallback: systemOfModules(t.Bin.Modules()),
 	}
 	return map[string]pipeline.Decoder{"db_query": d.decode}

@@ -41,6 +41,7 @@ struct db_query_event {
 	struct event_header hdr;
 	u64 driver_tab; // itab of the driver (sql.Open) or of the connector
 	u64 err_tab;    // itab of the returned error; 0: no error
+	u64 err_data;   // its data word
 	s64 err_num;    // numeric database code (err_kind INT, U16)
 	u32 query_len;  // length in the target; the bytes follow the event
 	u32 dsn_len;    // length in the target
@@ -177,6 +178,7 @@ static __always_inline int query_return(struct pt_regs *ctx, int errreg)
 		return 0;
 	struct db_query_event *ev = &f->ev;
 	ev->err_tab = go_arg(ctx, errreg);
+	ev->err_data = go_arg(ctx, errreg + 1);
 	if (ev->err_tab)
 		read_err_code(ev, go_arg(ctx, errreg + 1));
 

@@ -52,6 +52,7 @@ type queryDbQueryEvent struct {
 	}
 	DriverTab uint64
 	ErrTab    uint64
+	ErrData   uint64
 	ErrNum    int64
 	QueryLen  uint32
 	DsnLen    uint32
@@ -70,6 +71,12 @@ const (
 	queryErrCodeKindERR_CODE_U16    queryErrCodeKind = 3
 )
 
+type queryInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   querySpanContext
+	Root uint64
+}
+
 type querySpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
@@ -84,6 +91,7 @@ const (
 	queryMapDbInflight           = "db_inflight"
 	queryMapDbZero               = "db_zero"
 	queryMapEvents               = "events"
+	queryMapGoroutineParents     = "goroutine_parents"
 	queryMapSpansByCtx           = "spans_by_ctx"
 	queryMapSpansByGoroutine     = "spans_by_goroutine"
 	queryProgConnEntry           = "conn_entry"
@@ -174,6 +182,7 @@ type queryMapSpecs struct {
 	DbInflight       *ebpf.MapSpec `ebpf:"db_inflight"`
 	DbZero           *ebpf.MapSpec `ebpf:"db_zero"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -230,6 +239,7 @@ type queryMaps struct {
 	DbInflight       *ebpf.Map `ebpf:"db_inflight"`
 	DbZero           *ebpf.Map `ebpf:"db_zero"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -240,6 +250,7 @@ func (m *queryMaps) Close() error {
 		m.DbInflight,
 		m.DbZero,
 		m.Events,
+		m.GoroutineParents,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)

@@ -32,8 +32,9 @@ const (
 // decoder turns database events into spans for one target.
 type decoder struct {
 	cfg      statementConfig
-	typeOf   func(itab uint64) string // concrete type of an itab; "" unknown
-	fallback string                   // db.system.name when the driver is unknown
+	typeOf   func(itab uint64) string      // concrete type of an itab; "" unknown
+	errType  func(tab, data uint64) string // error.type of an error value
+	fallback string                        // db.system.name when the driver is unknown
 }
 
 // decode turns one event into a CLIENT span.
@@ -71,8 +72,8 @@ func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, e
 		typ := code
 		if code != "" {
 			attrs = append(attrs, semconv.DBResponseStatusCode(code))
-		} else if typ = d.typeOf(ev.ErrTab); typ == "" {
-			typ = semconv.ErrorTypeOther.Value.AsString()
+		} else {
+			typ = d.errType(ev.ErrTab, ev.ErrData)
 		}
 		attrs = append(attrs, semconv.ErrorTypeKey.String(typ))
 		s.Status = sdktrace.Status{Code: codes.Error}

@@ -30,7 +30,13 @@ var fakeTypes = map[uint64]string{
 }
 
 func newDecoder(cfg statementConfig, fallback string) *decoder {
-	return &decoder{cfg: cfg, typeOf: func(a uint64) string { return fakeTypes[a] }, fallback: fallback}
+	errType := func(a, _ uint64) string {
+		if t := strings.TrimPrefix(fakeTypes[a], "*"); t != "" {
+			return t
+		}
+		return "_OTHER"
+	}
+	return &decoder{cfg: cfg, typeOf: func(a uint64) string { return fakeTypes[a] }, errType: errType, fallback: fallback}
 }
 
 // record lays out ev followed by the statement bytes the probe copied.
@@ -138,7 +144,7 @@ func TestDecode(t *testing.T) {
 	})
 
 	t.Run("error type", func(t *testing.T) {
-		for tab, want := range map[uint64]string{tabOpError: "*net.OpError", 0x9999: "_OTHER"} {
+		for tab, want := range map[uint64]string{tabOpError: "net.OpError", 0x9999: "_OTHER"} {
 			s, _ := newDecoder(statementConfig{}, "other_sql").decode(record(queryDbQueryEvent{DriverTab: tabPQ, ErrTab: tab}, q), clk)
 			got := attrMap(s.Attributes)
 			if s.Status.Code != codes.Error || got["error.type"] != want || got["db.response.status_code"] != nil {

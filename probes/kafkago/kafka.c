@@ -33,6 +33,7 @@ volatile const u64 reader_group_off = 0;  // Reader.config.GroupID
 struct kafka_event {
 	struct event_header hdr;
 	u64 err_tab;    // itab of the call's error; 0 when nil
+	u64 err_data;   // its data word
 	s64 partition;  // receive only
 	s64 offset;     // receive only
 	u32 batch;      // messages in the call
@@ -158,6 +159,7 @@ int send_return(struct pt_regs *ctx)
 	if (!f)
 		return 0;
 	f->ev.err_tab = go_arg(ctx, 1); // error: (tab, data)
+	f->ev.err_data = go_arg(ctx, 2);
 	struct send_loop l = {.f = f};
 	bpf_loop(BATCH_MAX, send_message, &l, 0);
 	bpf_map_delete_elem(&send_inflight, &goid);
@@ -186,6 +188,7 @@ int receive_return(struct pt_regs *ctx)
 		return 0;
 	struct kafka_event *ev = &f->ev;
 	ev->err_tab = go_arg(ctx, 1);
+	ev->err_data = go_arg(ctx, 2);
 	// The Message result does not fit the registers: it is on the stack.
 	u64 msg = GO_STACK_RESULTS(ctx);
 	struct go_string t = {};

@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type kafkaInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   kafkaSpanContext
+	Root uint64
+}
+
 type kafkaKafkaEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -27,6 +33,7 @@ type kafkaKafkaEvent struct {
 		Pad          [7]uint8
 	}
 	ErrTab     uint64
+	ErrData    uint64
 	Partition  int64
 	Offset     int64
 	Batch      uint32
@@ -98,6 +105,7 @@ type kafkaSpanContext struct {
 const (
 	kafkaMapCounters              = "counters"
 	kafkaMapEvents                = "events"
+	kafkaMapGoroutineParents      = "goroutine_parents"
 	kafkaMapReceiveInflight       = "receive_inflight"
 	kafkaMapReceiveZero           = "receive_zero"
 	kafkaMapSendInflight          = "send_inflight"
@@ -186,6 +194,7 @@ type kafkaProgramSpecs struct {
 type kafkaMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	ReceiveInflight  *ebpf.MapSpec `ebpf:"receive_inflight"`
 	ReceiveZero      *ebpf.MapSpec `ebpf:"receive_zero"`
 	SendInflight     *ebpf.MapSpec `ebpf:"send_inflight"`
@@ -244,6 +253,7 @@ func (o *kafkaObjects) Close() error {
 type kafkaMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	ReceiveInflight  *ebpf.Map `ebpf:"receive_inflight"`
 	ReceiveZero      *ebpf.Map `ebpf:"receive_zero"`
 	SendInflight     *ebpf.Map `ebpf:"send_inflight"`
@@ -256,6 +266,7 @@ func (m *kafkaMaps) Close() error {
 	return _KafkaClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.ReceiveInflight,
 		m.ReceiveZero,
 		m.SendInflight,

@@ -127,7 +127,7 @@ func (Probe) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 
 // Decoders implements probe.Probe.
 func (Probe) Decoders(t *probe.Target) map[string]pipeline.Decoder {
-	d := decoder{typeOf: t.ItabType}
+	d := decoder{errType: t.ErrorType}
 	return map[string]pipeline.Decoder{"kafka_send": d.send, "kafka_receive": d.receive}
 }
 

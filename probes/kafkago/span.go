@@ -2,7 +2,6 @@ package kafkago
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,7 +17,7 @@ import (
 
 // decoder turns kafka events into spans for one target.
 type decoder struct {
-	typeOf func(itab uint64) string // concrete type of an itab; "" unknown
+	errType func(tab, data uint64) string // error.type of an error value
 }
 
 // common decodes what send and receive spans share.
@@ -36,10 +35,7 @@ func (d decoder) common(raw []byte, clk *pipeline.Clock, kind trace.SpanKind) (t
 		s.Attributes = append(s.Attributes, semconv.MessagingKafkaMessageKey(string(key)))
 	}
 	if ev.ErrTab != 0 {
-		typ := strings.TrimPrefix(d.typeOf(ev.ErrTab), "*")
-		if typ == "" {
-			typ = "_OTHER"
-		}
+		typ := d.errType(ev.ErrTab, ev.ErrData)
 		s.Attributes = append(s.Attributes, semconv.ErrorTypeKey.String(typ))
 		s.Status = sdktrace.Status{Code: codes.Error}
 	}

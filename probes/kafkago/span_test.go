@@ -28,7 +28,7 @@ func attr(kvs []attribute.KeyValue, k string) (attribute.Value, bool) {
 }
 
 func TestDecode(t *testing.T) {
-	d := decoder{typeOf: func(uint64) string { return "*github.com/segmentio/kafka-go.WriteErrors" }}
+	d := decoder{errType: func(uint64, uint64) string { return "github.com/segmentio/kafka-go.WriteErrors" }}
 	clk := pipeline.NewClock()
 	ev := kafkaKafkaEvent{Batch: 3, KeyLen: 5}
 	ev.Hdr.Sc.TraceId[0], ev.Hdr.Sc.SpanId[0] = 1, 1

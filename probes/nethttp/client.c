@@ -21,7 +21,8 @@ volatile const u64 resp_proto_minor_off = 0;
 struct http_client_event {
 	struct event_header hdr;
 	u64 status;
-	u64 err_tab; // itab of the returned error; 0 when nil
+	u64 err_tab;  // itab of the returned error; 0 when nil
+	u64 err_data; // its data word
 	u32 path_len;
 	u32 query_len;
 	u8 proto_major;
@@ -93,6 +94,7 @@ int client_return(struct pt_regs *ctx)
 	// Results: (*Response, error) in the first three result registers.
 	u64 resp = go_arg(ctx, 1);
 	ev->err_tab = go_arg(ctx, 2);
+	ev->err_data = go_arg(ctx, 3);
 	if (resp && !ev->err_tab) {
 		ev->status = read_u64(resp + resp_status_code_off);
 		ev->proto_major = read_u64(resp + resp_proto_major_off);

@@ -64,7 +64,7 @@ func (Client) Vars(_ *probe.Target, o offsets.Table) ([]probe.Var, error) {
 // Decoders implements probe.Probe.
 func (Client) Decoders(t *probe.Target) map[string]pipeline.Decoder {
 	return map[string]pipeline.Decoder{"http_client": func(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
-		return decodeClient(raw, clk, t.ItabType)
+		return decodeClient(raw, clk, t.ErrorType)
 	}}
 }
 

@@ -17,7 +17,7 @@ import (
 
 // decodeClient turns one client event into a CLIENT span. errType names
 // the concrete type of an error from its itab address.
-func decodeClient(raw []byte, clk *pipeline.Clock, errType func(uint64) string) (tracetest.SpanStub, error) {
+func decodeClient(raw []byte, clk *pipeline.Clock, errType func(tab, data uint64) string) (tracetest.SpanStub, error) {
 	var ev clientHttpClientEvent
 	if err := pipeline.Decode(raw, &ev); err != nil {
 		return tracetest.SpanStub{}, err
@@ -44,10 +44,7 @@ func decodeClient(raw []byte, clk *pipeline.Clock, errType func(uint64) string) 
 	}
 	switch {
 	case ev.ErrTab != 0:
-		typ := errType(ev.ErrTab)
-		if typ == "" {
-			typ = "_OTHER"
-		}
+		typ := errType(ev.ErrTab, ev.ErrData)
 		attrs = append(attrs, semconv.ErrorTypeKey.String(typ))
 		s.Status = sdktrace.Status{Code: codes.Error}
 	case ev.Status > 0:

@@ -52,6 +52,7 @@ type clientHttpClientEvent struct {
 	}
 	Status     uint64
 	ErrTab     uint64
+	ErrData    uint64
 	PathLen    uint32
 	QueryLen   uint32
 	ProtoMajor uint8
@@ -62,6 +63,12 @@ type clientHttpClientEvent struct {
 	Host       [128]uint8
 	Path       [256]uint8
 	Query      [256]uint8
+}
+
+type clientInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   clientSpanContext
+	Root uint64
 }
 
 type clientSpanContext struct {
@@ -78,6 +85,7 @@ const (
 	clientMapClientZero            = "client_zero"
 	clientMapCounters              = "counters"
 	clientMapEvents                = "events"
+	clientMapGoroutineParents      = "goroutine_parents"
 	clientMapSpansByCtx            = "spans_by_ctx"
 	clientMapSpansByGoroutine      = "spans_by_goroutine"
 	clientMapSpansByRequest        = "spans_by_request"
@@ -159,6 +167,7 @@ type clientMapSpecs struct {
 	ClientZero       *ebpf.MapSpec `ebpf:"client_zero"`
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 	SpansByRequest   *ebpf.MapSpec `ebpf:"spans_by_request"`
@@ -214,6 +223,7 @@ type clientMaps struct {
 	ClientZero       *ebpf.Map `ebpf:"client_zero"`
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 	SpansByRequest   *ebpf.Map `ebpf:"spans_by_request"`
@@ -225,6 +235,7 @@ func (m *clientMaps) Close() error {
 		m.ClientZero,
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 		m.SpansByRequest,

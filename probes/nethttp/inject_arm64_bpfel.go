@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type injectInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   injectSpanContext
+	Root uint64
+}
+
 type injectInjectInflight struct {
 	_    structs.HostLayout
 	Call struct {
@@ -43,6 +49,7 @@ type injectSpanContext struct {
 const (
 	injectMapCounters             = "counters"
 	injectMapEvents               = "events"
+	injectMapGoroutineParents     = "goroutine_parents"
 	injectMapInjectInflight       = "inject_inflight"
 	injectMapInjectZero           = "inject_zero"
 	injectMapSpansByCtx           = "spans_by_ctx"
@@ -124,6 +131,7 @@ type injectProgramSpecs struct {
 type injectMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	InjectInflight   *ebpf.MapSpec `ebpf:"inject_inflight"`
 	InjectZero       *ebpf.MapSpec `ebpf:"inject_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
@@ -179,6 +187,7 @@ func (o *injectObjects) Close() error {
 type injectMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	InjectInflight   *ebpf.Map `ebpf:"inject_inflight"`
 	InjectZero       *ebpf.Map `ebpf:"inject_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
@@ -190,6 +199,7 @@ func (m *injectMaps) Close() error {
 	return _InjectClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.InjectInflight,
 		m.InjectZero,
 		m.SpansByCtx,

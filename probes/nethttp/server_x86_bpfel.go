@@ -40,6 +40,12 @@ type serverHttpServerEvent struct {
 	UserAgent  [128]uint8
 }
 
+type serverInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   serverSpanContext
+	Root uint64
+}
+
 type serverServerInflight struct {
 	_    structs.HostLayout
 	Head struct {
@@ -89,6 +95,7 @@ type serverSpanContext struct {
 const (
 	serverMapCounters              = "counters"
 	serverMapEvents                = "events"
+	serverMapGoroutineParents      = "goroutine_parents"
 	serverMapServerInflight        = "server_inflight"
 	serverMapServerZero            = "server_zero"
 	serverMapSpansByCtx            = "spans_by_ctx"
@@ -183,6 +190,7 @@ type serverProgramSpecs struct {
 type serverMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	ServerInflight   *ebpf.MapSpec `ebpf:"server_inflight"`
 	ServerZero       *ebpf.MapSpec `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
@@ -251,6 +259,7 @@ func (o *serverObjects) Close() error {
 type serverMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	ServerInflight   *ebpf.Map `ebpf:"server_inflight"`
 	ServerZero       *ebpf.Map `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
@@ -261,6 +270,7 @@ func (m *serverMaps) Close() error {
 	return _ServerClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.ServerInflight,
 		m.ServerZero,
 		m.SpansByCtx,

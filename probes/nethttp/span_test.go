@@ -118,9 +118,9 @@ func TestDecodeClientError(t *testing.T) {
 	copy(ev.Host[:], "example.com:81\x00")
 	copy(ev.Path[:], "/a b\x00")
 	copy(ev.Query[:], "q=1\x00")
-	s, err := decodeClient(bytesOf(&ev), pipeline.NewClock(), func(a uint64) string {
+	s, err := decodeClient(bytesOf(&ev), pipeline.NewClock(), func(a, _ uint64) string {
 		if a == 0x1234 {
-			return "*net.OpError"
+			return "net.OpError"
 		}
 		return ""
 	})
@@ -131,7 +131,7 @@ func TestDecodeClientError(t *testing.T) {
 	for _, kv := range s.Attributes {
 		got[string(kv.Key)] = kv.Value.Emit()
 	}
-	if got["url.full"] != "http://example.com:81/a%20b?q=1" || got["error.type"] != "*net.OpError" || got["server.port"] != "81" {
+	if got["url.full"] != "http://example.com:81/a%20b?q=1" || got["error.type"] != "net.OpError" || got["server.port"] != "81" {
 		t.Errorf("attributes %v", got)
 	}
 	if s.Status.Code != codes.Error || s.Name != "GET" || s.Parent.IsValid() {

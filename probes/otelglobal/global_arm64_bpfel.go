@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type globalInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   globalSpanContext
+	Root uint64
+}
+
 type globalManualSpan struct {
 	_      structs.HostLayout
 	Sc     globalSpanContext
@@ -65,6 +71,7 @@ type globalSpanContext struct {
 const (
 	globalMapCounters              = "counters"
 	globalMapEvents                = "events"
+	globalMapGoroutineParents      = "goroutine_parents"
 	globalMapManualSpans           = "manual_spans"
 	globalMapSpansByCtx            = "spans_by_ctx"
 	globalMapSpansByGoroutine      = "spans_by_goroutine"
@@ -134,6 +141,7 @@ type globalProgramSpecs struct {
 type globalMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	ManualSpans      *ebpf.MapSpec `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -177,6 +185,7 @@ func (o *globalObjects) Close() error {
 type globalMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	ManualSpans      *ebpf.Map `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -186,6 +195,7 @@ func (m *globalMaps) Close() error {
 	return _GlobalClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.ManualSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type globalWriteInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   globalWriteSpanContext
+	Root uint64
+}
+
 type globalWriteManualSpan struct {
 	_      structs.HostLayout
 	Sc     globalWriteSpanContext
@@ -46,6 +52,7 @@ type globalWriteSpanContext struct {
 const (
 	globalWriteMapCounters              = "counters"
 	globalWriteMapEvents                = "events"
+	globalWriteMapGoroutineParents      = "goroutine_parents"
 	globalWriteMapManualSpans           = "manual_spans"
 	globalWriteMapSpansByCtx            = "spans_by_ctx"
 	globalWriteMapSpansByGoroutine      = "spans_by_goroutine"
@@ -115,6 +122,7 @@ type globalWriteProgramSpecs struct {
 type globalWriteMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	ManualSpans      *ebpf.MapSpec `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -158,6 +166,7 @@ func (o *globalWriteObjects) Close() error {
 type globalWriteMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	ManualSpans      *ebpf.Map `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -167,6 +176,7 @@ func (m *globalWriteMaps) Close() error {
 	return _GlobalWriteClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.ManualSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

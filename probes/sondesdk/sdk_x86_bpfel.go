@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sdkInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   sdkSpanContext
+	Root uint64
+}
+
 type sdkSdkEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -61,6 +67,7 @@ type sdkSpanContext struct {
 const (
 	sdkMapCounters               = "counters"
 	sdkMapEvents                 = "events"
+	sdkMapGoroutineParents       = "goroutine_parents"
 	sdkMapSdkSpans               = "sdk_spans"
 	sdkMapSpansByCtx             = "spans_by_ctx"
 	sdkMapSpansByGoroutine       = "spans_by_goroutine"
@@ -133,6 +140,7 @@ type sdkProgramSpecs struct {
 type sdkMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	SdkSpans         *ebpf.MapSpec `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -177,6 +185,7 @@ func (o *sdkObjects) Close() error {
 type sdkMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	SdkSpans         *ebpf.Map `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -186,6 +195,7 @@ func (m *sdkMaps) Close() error {
 	return _SdkClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.SdkSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

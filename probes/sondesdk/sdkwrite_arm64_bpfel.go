@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sdkWriteInheritedSpan struct {
+	_    structs.HostLayout
+	Sc   sdkWriteSpanContext
+	Root uint64
+}
+
 type sdkWriteSdkSpan struct {
 	_      structs.HostLayout
 	Sc     sdkWriteSpanContext
@@ -44,6 +50,7 @@ type sdkWriteSpanContext struct {
 const (
 	sdkWriteMapCounters               = "counters"
 	sdkWriteMapEvents                 = "events"
+	sdkWriteMapGoroutineParents       = "goroutine_parents"
 	sdkWriteMapSdkSpans               = "sdk_spans"
 	sdkWriteMapSpansByCtx             = "spans_by_ctx"
 	sdkWriteMapSpansByGoroutine       = "spans_by_goroutine"
@@ -116,6 +123,7 @@ type sdkWriteProgramSpecs struct {
 type sdkWriteMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
+	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
 	SdkSpans         *ebpf.MapSpec `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -160,6 +168,7 @@ func (o *sdkWriteObjects) Close() error {
 type sdkWriteMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
+	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
 	SdkSpans         *ebpf.Map `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -169,6 +178,7 @@ func (m *sdkWriteMaps) Close() error {
 	return _SdkWriteClose(
 		m.Counters,
 		m.Events,
+		m.GoroutineParents,
 		m.SdkSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

@@ -48,6 +48,24 @@ struct {
 	__uint(max_entries, COUNTER_MAX);
 } counters SEC(".maps");
 
+// The span a goroutine inherits from the goroutine that created it (the
+// creator's innermost span at the time), for its ctx-less calls; written
+// by the goroutine fan-out probe (probes/goroutines). root is the
+// goroutine whose own span it is: the inheritance holds while root still
+// runs a span of that trace, so a pooled goroutine never keeps a parent
+// whose request is over. LRU: goroutines that exit are never removed.
+struct inherited_span {
+	struct span_context sc;
+	u64 root;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, u64); // goroutine ID
+	__type(value, struct inherited_span);
+	__uint(max_entries, MAX_INFLIGHT);
+} goroutine_parents SEC(".maps");
+
 static __always_inline void count(u32 which)
 {
 	u64 *v = bpf_map_lookup_elem(&counters, &which);
@@ -71,6 +89,32 @@ static __always_inline bool is_parent_first_ctx(u64 tab)
 	       (tab == itab_value_ctx || tab == itab_cancel_ctx ||
 		tab == itab_timer_ctx || tab == itab_without_cancel_ctx ||
 		tab == itab_after_func_ctx);
+}
+
+static __always_inline bool same_trace(const struct span_context *a,
+				       const struct span_context *b)
+{
+	u64 a0, a1, b0, b1;
+	__builtin_memcpy(&a0, a->trace_id, 8);
+	__builtin_memcpy(&a1, a->trace_id + 8, 8);
+	__builtin_memcpy(&b0, b->trace_id, 8);
+	__builtin_memcpy(&b1, b->trace_id + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+// inherited_span fills parent with the span goroutine goid inherited from
+// its creator while that span's goroutine still works on its trace.
+static __always_inline bool inherited_span(u64 goid, struct span_context *parent)
+{
+	struct inherited_span *in = bpf_map_lookup_elem(&goroutine_parents, &goid);
+	if (!in)
+		return false;
+	u64 root = in->root;
+	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &root);
+	if (!cur || !same_trace(cur, &in->sc))
+		return false;
+	*parent = in->sc;
+	return true;
 }
 
 // Spans that live in a context as a value: trace.ContextWithSpan(ctx, s)
@@ -133,6 +177,7 @@ static __always_inline bool find_parent(struct go_iface ctx, u64 goid,
 			*parent = *sc;
 			return true;
 		}
+		return inherited_span(goid, parent);
 	}
 	return false;
 }

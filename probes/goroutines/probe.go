@@ -1,0 +1,65 @@
+// Package goroutines is the goroutine fan-out probe: goroutines inherit the
+// span their creator runs when they start, for their ctx-less calls.
+package goroutines
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/sonde-go/auto/internal/offsets"
+	"github.com/sonde-go/auto/internal/pipeline"
+	"github.com/sonde-go/auto/internal/probe"
+)
+
+// parentGoid is runtime.g.parentGoid, the creator's goroutine ID, in Go
+// 1.21 and newer (src/runtime/runtime2.go).
+var parentGoid = offsets.Field{Struct: "runtime.g", Name: "parentGoid"}
+
+// Probe makes a goroutine started while its creator runs a span inherit
+// that span: one probe hit per goroutine created, none per span. The
+// inheritance reaches any depth of goroutines started from goroutines,
+// and holds only while the creator's goroutine still runs a span of that
+// trace: a worker of a pool started during one request never keeps that
+// request as the parent of later work. Work a pool's existing goroutines
+// pick up gets its parent from the context it is given, or none.
+type Probe struct{}
+
+// Name implements probe.Probe.
+func (Probe) Name() string { return "goroutine fan-out" }
+
+// Library implements probe.Probe.
+func (Probe) Library() string { return "std" }
+
+// Spec implements probe.Probe.
+func (Probe) Spec() (*ebpf.CollectionSpec, error) { return loadGoroutines() }
+
+// Hooks implements probe.Probe.
+func (Probe) Hooks() []probe.Hook {
+	return []probe.Hook{{Symbol: "runtime.newproc1", Return: "newproc_return"}}
+}
+
+// Fields implements probe.Probe.
+func (Probe) Fields() (required, optional []offsets.Field) {
+	return nil, []offsets.Field{parentGoid}
+}
+
+// Vars implements probe.Probe.
+func (Probe) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
+	off, ok := o[parentGoid]
+	if !ok {
+		return nil, fmt.Errorf("%s: runtime.g has no parentGoid before Go 1.21: %w", t.Bin.GoVersion(), probe.ErrUnsupportedVersion)
+	}
+	return []probe.Var{{Name: "g_parent_goid_off", Value: off}}, nil
+}
+
+// Decoders implements probe.Probe: the probe emits no events.
+func (Probe) Decoders(*probe.Target) map[string]pipeline.Decoder { return nil }
+
+// KernelTests implements probe.Probe.
+func (Probe) KernelTests() probe.KernelTests {
+	return probe.KernelTests{
+		Tests:    []string{"TestFanOut"},
+		Fixtures: map[string]string{"fanout": "./probes/goroutines/testdata/fanout"},
+	}
+}
