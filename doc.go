@@ -40,12 +40,16 @@
 // probe contract is described in internal/probe).
 // `sonde help` lists the same settings. They are:
 //
-//   - OTEL_GO_AUTO_INCLUDE_DB_STATEMENT (default false): true adds
-//     db.query.text to database spans, literals replaced by ?.
+//   - OTEL_GO_AUTO_INCLUDE_DB_STATEMENT (default true): db.query.text on
+//     database spans, literals replaced by ? (the keywords TRUE, FALSE and
+//     NULL and placeholders such as $1 are kept); false records no
+//     statement. The semantic conventions allow a sanitized statement by
+//     default.
 //   - OTEL_GO_AUTO_DB_STATEMENT_RAW (default false): true keeps the
-//     literals in db.query.text.
-//   - OTEL_GO_AUTO_PARSE_DB_STATEMENT (default false): true names database
-//     spans "{operation} {table}".
+//     literals in db.query.text (they can hold personal data).
+//   - OTEL_GO_AUTO_PARSE_DB_STATEMENT (default true): database spans are
+//     named "{operation} {table}" ("SELECT todos") with db.operation.name
+//     and db.collection.name; false names them by db.system.name.
 //   - OTEL_GO_AUTO_GLOBAL (default false): true switches on the
 //     OpenTelemetry global API's auto-instrumentation path in the target
 //     and exports its manual spans (see Manual spans below), by writing one
@@ -91,6 +95,10 @@
 //     OTEL_RESOURCE_ATTRIBUTES, else the target's own OTEL_SERVICE_NAME,
 //     else unknown_service:<executable name>).
 //   - OTEL_RESOURCE_ATTRIBUTES: extra resource attributes.
+//   - OTEL_GO_AUTO_SHUTDOWN_TIMEOUT (default 5s, or milliseconds): how long
+//     Close waits for the exporter to take the spans still queued
+//     (WithShutdownTimeout); those it has not taken are counted as dropped
+//     and Close's error, matching ErrShutdownTimeout, says how many.
 //
 // Always read:
 //
@@ -100,5 +108,16 @@
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL
 //     (http/protobuf, grpc), OTEL_EXPORTER_OTLP_HEADERS and the other
 //     OTEL_EXPORTER_OTLP_* variables: the exporter, unless WithTraceExporter
-//     is given (go.opentelemetry.io/contrib/exporters/autoexport).
+//     is given (the OpenTelemetry Go exporters; other exporter names go to
+//     go.opentelemetry.io/contrib/exporters/autoexport). With no endpoint,
+//     OTEL_EXPORTER_OTLP_INSECURE or OTEL_EXPORTER_OTLP_CERTIFICATE variable
+//     set, spans go to the specification's default in plaintext:
+//     http://localhost:4318 (http://localhost:4317 for grpc).
+//   - OTEL_GO_AUTO_CONSOLE_OUTPUT (default stderr): where the console
+//     exporter writes its JSON spans: stderr, stdout, or a file path,
+//     appended to. Standard error keeps them apart from the output of a
+//     program started with `sonde run`.
+//
+// [Environment] lists every variable with its default and the option that
+// overrides it; `sonde help` prints it.
 package auto

@@ -28,12 +28,12 @@ func ExampleNewInstrumentation() {
 }
 
 // Probe settings are named by their environment variable (see the list in
-// the package documentation).
+// the package documentation). Database spans carry their statement, its
+// literals masked, by default: this turns that off.
 func ExampleWithSetting() {
 	inst, err := auto.NewInstrumentation(context.Background(),
 		auto.WithTarget("/usr/local/bin/todo"),
-		auto.WithSetting("OTEL_GO_AUTO_INCLUDE_DB_STATEMENT", "true"),
-		auto.WithSetting("OTEL_GO_AUTO_PARSE_DB_STATEMENT", "true"),
+		auto.WithSetting("OTEL_GO_AUTO_INCLUDE_DB_STATEMENT", "false"),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/go-logr/logr"
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -39,6 +38,10 @@ type Instrumentation struct {
 
 	countMu sync.Mutex
 	counted map[uint32]uint64 // BPF counter values already reported
+
+	// closed holds the BPF-side Stats read just before Close unloaded the
+	// probes; nil before Close.
+	closed *Stats
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,6 +84,7 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 		return nil, err
 	}
 	target.Settings = cfg.settings
+	target.Sampler = cfg.sampler
 	inst := &Instrumentation{cfg: cfg, log: log, target: target}
 	res, err := inst.resource(ctx)
 	if err != nil {
@@ -89,7 +93,7 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 	}
 	exp := cfg.exporter
 	if exp == nil {
-		exp, err = autoexport.NewSpanExporter(ctx)
+		exp, err = newSpanExporter(ctx)
 		if err != nil {
 			target.Close()
 			return nil, fmt.Errorf("creating exporter from OTEL_* environment: %w", err)
@@ -262,17 +266,34 @@ func (i *Instrumentation) reportCounters() {
 	}
 }
 
+// ErrShutdownTimeout is matched by Close's error when the exporter did not
+// take every queued span within the shutdown timeout
+// (WithShutdownTimeout); the error says how many were not sent, and Stats
+// counts them as dropped.
+var ErrShutdownTimeout = pipeline.ErrShutdownTimeout
+
 // Close detaches all probes, flushes pending spans and shuts the exporter
-// down.
+// down, waiting at most the shutdown timeout for the exporter.
 func (i *Instrumentation) Close() error {
 	i.closeOnce.Do(func() {
 		var errs []error
 		if i.mgr != nil {
+			i.reportCounters() // the last BPF-side drops, before Shutdown
+			bpf := i.bpfStats()
+			i.countMu.Lock()
+			i.closed = &bpf
+			i.countMu.Unlock()
 			errs = append(errs, i.mgr.Close())
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		timeout := i.cfg.shutdownTimeout
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		errs = append(errs, i.pl.Shutdown(ctx))
+		err := i.pl.Shutdown(ctx)
+		var unsent *pipeline.UnsentError
+		if errors.As(err, &unsent) {
+			err = fmt.Errorf("%w: %s not sent within the %v shutdown timeout", ErrShutdownTimeout, pipeline.Count(unsent.Spans, "span"), timeout)
+		}
+		errs = append(errs, err)
 		errs = append(errs, i.target.Close())
 		i.closeErr = errors.Join(errs...)
 	})

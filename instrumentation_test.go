@@ -14,9 +14,13 @@ import (
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sonde-go/auto/internal/pipeline"
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/internal/process"
 )
@@ -273,5 +277,42 @@ func TestResource(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// hungExporter is a collector that does not answer.
+type hungExporter struct{}
+
+func (hungExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (hungExporter) Shutdown(context.Context) error { return nil }
+
+// TestCloseShutdownTimeout: Close waits no longer than the shutdown
+// timeout for a collector that does not answer, and says how many spans
+// were not sent.
+func TestCloseShutdownTimeout(t *testing.T) {
+	cleanEnv(t, declared(t), nil)
+	inst := newSelf(t, WithTraceExporter(hungExporter{}), WithShutdownTimeout(200*time.Millisecond))
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}})
+	inst.pl.Register(77, instrumentation.Scope{Name: "test"}, func([]byte, *pipeline.Clock) (tracetest.SpanStub, error) {
+		return tracetest.SpanStub{Name: "queued", SpanContext: sc}, nil
+	})
+	for range 3 {
+		inst.pl.Handle([]byte{77, 0, 0, 0})
+	}
+	start := time.Now()
+	err := inst.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v with a 200ms shutdown timeout", d)
+	}
+	want := "span export unfinished at shutdown: 3 spans not sent within the 200ms shutdown timeout"
+	if !errors.Is(err, ErrShutdownTimeout) || err.Error() != want {
+		t.Errorf("Close = %v, want %q", err, want)
+	}
+	if s := inst.Stats(); s.Dropped != 3 {
+		t.Errorf("Stats after Close: %+v, want 3 dropped", s)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/go-logr/logr"
+
+	"github.com/sonde-go/auto/internal/logging"
 )
 
 // defaultLogger logs to stderr through log/slog at the OTEL_LOG_LEVEL level
@@ -20,6 +22,5 @@ func defaultLogger(level string) logr.Logger {
 	case "error":
 		lv = slog.LevelError
 	}
-	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})
-	return logr.FromSlogHandler(h)
+	return logging.New(os.Stderr, lv)
 }

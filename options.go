@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel/attribute"
@@ -23,7 +24,13 @@ const (
 	envServiceName = "OTEL_SERVICE_NAME"
 	envResource    = "OTEL_RESOURCE_ATTRIBUTES" // read by resource.WithFromEnv
 	envLogLevel    = "OTEL_LOG_LEVEL"
+	// envShutdownTimeout: a Go duration ("10s") or milliseconds.
+	envShutdownTimeout = "OTEL_GO_AUTO_SHUTDOWN_TIMEOUT"
 )
+
+// defaultShutdownTimeout bounds how long Close waits for the exporter to
+// take the last spans.
+const defaultShutdownTimeout = 5 * time.Second
 
 var (
 	// ErrNoTarget is returned when neither a PID nor an executable is given.
@@ -49,11 +56,14 @@ type config struct {
 	exporter    sdktrace.SpanExporter // nil means autoexport from OTEL_* env
 	logger      logr.Logger
 	loggerSet   bool
+	// shutdownTimeout bounds the flush of Close.
+	shutdownTimeout time.Duration
 	// decls are the probe settings by name; settings their values.
 	decls    map[string]probe.Setting
 	settings probe.Settings
-	problems []error // invalid environment values, reported at start
-	errs     []error // invalid option values, returned by newConfig
+	sampler  *probe.Sampler // nil: from OTEL_TRACES_SAMPLER (always read)
+	problems []error        // invalid environment values, reported at start
+	errs     []error        // invalid option values, returned by newConfig
 }
 
 // InstrumentationOption configures an Instrumentation. It is sealed: only
@@ -74,7 +84,11 @@ func (envOption) apply(c config) config { return c }
 
 // newConfig resolves the options over the probe settings decls.
 func newConfig(opts []InstrumentationOption, decls []probe.Setting) (config, error) {
-	c := config{decls: make(map[string]probe.Setting, len(decls)), settings: probe.DefaultSettings(decls)}
+	c := config{decls: make(map[string]probe.Setting, len(decls)), settings: probe.DefaultSettings(decls), shutdownTimeout: defaultShutdownTimeout}
+	// The sampler variables are the OpenTelemetry SDK's: read whatever
+	// the options, like the exporter's; WithSampler overrides them.
+	s, problems := samplerFromEnv()
+	c.sampler, c.problems = &s, problems
 	for _, d := range decls {
 		c.decls[d.Env] = d
 	}
@@ -122,6 +136,14 @@ func (c config) fromEnv(decls []probe.Setting) config {
 	if v := os.Getenv(envServiceName); v != "" {
 		c.serviceName = v
 	}
+	if v := os.Getenv(envShutdownTimeout); v != "" {
+		d, err := parseTimeout(v)
+		if err != nil {
+			c.problems = append(c.problems, fmt.Errorf("%s=%q: %w", envShutdownTimeout, v, err))
+		} else {
+			c.shutdownTimeout = d
+		}
+	}
 	for _, d := range decls {
 		v := os.Getenv(d.Env)
 		if v == "" {
@@ -134,6 +156,24 @@ func (c config) fromEnv(decls []probe.Setting) config {
 		c.settings[d.Env] = v
 	}
 	return c
+}
+
+// parseTimeout reads a positive Go duration ("10s") or a number of
+// milliseconds, as the OpenTelemetry timeout variables are written.
+func parseTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		ms, err := strconv.ParseUint(v, 10, 63)
+		if err != nil {
+			return 0, errors.New("not a duration (10s) or milliseconds (10000)")
+		}
+		d = time.Duration(ms) * time.Millisecond
+	}
+	if d <= 0 {
+		return 0, errors.New("not a positive duration")
+	}
+	return d, nil
 }
 
 // WithEnv reads the environment variables listed in doc.go. Wherever it is
@@ -177,10 +217,26 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) InstrumentationOption {
 }
 
 // WithTraceExporter exports spans with exp instead of the exporter chosen
-// by OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_*. Sonde shuts it down on
-// Close.
+// by OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_* and
+// OTEL_GO_AUTO_CONSOLE_OUTPUT. Sonde shuts it down on Close.
 func WithTraceExporter(exp sdktrace.SpanExporter) InstrumentationOption {
 	return optionFunc(func(c config) config { c.exporter = exp; return c })
+}
+
+// WithShutdownTimeout bounds how long Close waits for the exporter to take
+// the spans still queued (default 5s); what it has not taken by then is
+// counted as dropped, and Close's error, matching ErrShutdownTimeout, says
+// how many. It overrides OTEL_GO_AUTO_SHUTDOWN_TIMEOUT. A d <= 0 makes
+// NewInstrumentation fail.
+func WithShutdownTimeout(d time.Duration) InstrumentationOption {
+	return optionFunc(func(c config) config {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("shutdown timeout %v: not a positive duration", d))
+			return c
+		}
+		c.shutdownTimeout = d
+		return c
+	})
 }
 
 // WithLogger sets the logger. It overrides OTEL_LOG_LEVEL's default logger.

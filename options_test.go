@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
@@ -17,7 +18,7 @@ import (
 )
 
 // rootEnv is every variable of Sonde itself that newConfig reads.
-var rootEnv = []string{envTargetExe, envTargetPID, envServiceName, envResource, envLogLevel}
+var rootEnv = []string{envTargetExe, envTargetPID, envServiceName, envResource, envLogLevel, envShutdownTimeout}
 
 // cleanEnv empties every variable newConfig reads (empty means unset),
 // then sets env.
@@ -335,5 +336,39 @@ func TestDefaultLogger(t *testing.T) {
 		if l.V(1).Enabled() != tt.debug || l.Enabled() != tt.info {
 			t.Errorf("defaultLogger(%q): debug %v info %v, want %v %v", tt.level, l.V(1).Enabled(), l.Enabled(), tt.debug, tt.info)
 		}
+	}
+}
+
+// TestShutdownTimeoutSetting: OTEL_GO_AUTO_SHUTDOWN_TIMEOUT (with WithEnv)
+// takes a duration or milliseconds; WithShutdownTimeout overrides it.
+func TestShutdownTimeoutSetting(t *testing.T) {
+	decls := declared(t)
+	for _, tc := range []struct {
+		env     string
+		opts    []InstrumentationOption
+		want    time.Duration
+		problem bool
+	}{
+		{"", nil, defaultShutdownTimeout, false},
+		{"10s", nil, 10 * time.Second, false},
+		{"2500", nil, 2500 * time.Millisecond, false},
+		{"0", nil, defaultShutdownTimeout, true},
+		{"-1s", nil, defaultShutdownTimeout, true},
+		{"soon", nil, defaultShutdownTimeout, true},
+		{"10s", []InstrumentationOption{WithShutdownTimeout(time.Second)}, time.Second, false},
+	} {
+		cleanEnv(t, decls, map[string]string{envShutdownTimeout: tc.env})
+		for _, opts := range [][]InstrumentationOption{append([]InstrumentationOption{WithEnv()}, tc.opts...), append(tc.opts, WithEnv())} {
+			c, err := newConfig(append(opts, WithPID(1)), decls)
+			if err != nil {
+				t.Fatalf("%s=%q: %v", envShutdownTimeout, tc.env, err)
+			}
+			if c.shutdownTimeout != tc.want || (len(c.problems) > 0) != tc.problem {
+				t.Errorf("%s=%q, %d options: timeout %v, problems %v; want %v, problem %v", envShutdownTimeout, tc.env, len(tc.opts), c.shutdownTimeout, c.problems, tc.want, tc.problem)
+			}
+		}
+	}
+	if _, err := newConfig([]InstrumentationOption{WithPID(1), WithShutdownTimeout(0)}, decls); err == nil {
+		t.Error("WithShutdownTimeout(0) accepted")
 	}
 }

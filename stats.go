@@ -1,6 +1,10 @@
 package auto
 
-import "github.com/sonde-go/auto/internal/probe"
+import (
+	"maps"
+
+	"github.com/sonde-go/auto/internal/probe"
+)
 
 // Stats is a snapshot of what an Instrumentation has done.
 type Stats struct {
@@ -24,7 +28,9 @@ type Stats struct {
 	InFlight map[string]int
 }
 
-// Stats returns counters of the pipeline and of the BPF side.
+// Stats returns counters of the pipeline and of the BPF side. After Close
+// they are the final ones, the BPF side's as read just before the probes
+// were unloaded.
 func (i *Instrumentation) Stats() Stats {
 	ps := i.pl.Stats()
 	s := Stats{
@@ -33,11 +39,26 @@ func (i *Instrumentation) Stats() Stats {
 		Truncated: ps.Truncated, Annotations: ps.Annotations, AnnotationsLost: ps.AnnotationsLost,
 		Overflows: map[string]uint64{},
 	}
-	if i.mgr != nil {
-		for k, v := range i.mgr.Counters() {
-			s.Overflows[probe.CounterNames[k]] = v
-		}
-		s.InFlight = i.mgr.InFlight()
+	i.countMu.Lock()
+	closed := i.closed
+	i.countMu.Unlock()
+	switch {
+	case closed != nil:
+		maps.Copy(s.Overflows, closed.Overflows)
+		s.InFlight = maps.Clone(closed.InFlight)
+	case i.mgr != nil:
+		bpf := i.bpfStats()
+		s.Overflows, s.InFlight = bpf.Overflows, bpf.InFlight
 	}
+	return s
+}
+
+// bpfStats reads the BPF-side counters: Overflows and InFlight.
+func (i *Instrumentation) bpfStats() Stats {
+	s := Stats{Overflows: map[string]uint64{}}
+	for k, v := range i.mgr.Counters() {
+		s.Overflows[probe.CounterNames[k]] = v
+	}
+	s.InFlight = i.mgr.InFlight()
 	return s
 }

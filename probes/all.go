@@ -6,6 +6,7 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/probes/databasesql"
 	"github.com/sonde-go/auto/probes/goroutines"
+	"github.com/sonde-go/auto/probes/grpc"
 	"github.com/sonde-go/auto/probes/kafkago"
 	"github.com/sonde-go/auto/probes/nethttp"
 	"github.com/sonde-go/auto/probes/otelglobal"
@@ -14,5 +15,5 @@ import (
 
 // All returns every probe, in load order.
 func All() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}, goroutines.Probe{}, otelglobal.Probe{}, sondesdk.Probe{}, kafkago.Probe{}}
+	return []probe.Probe{nethttp.Server{}, nethttp.XNetHTTP2Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}, goroutines.Probe{}, grpc.Server{}, grpc.Client{}, otelglobal.Probe{}, sondesdk.Probe{}, kafkago.Probe{}}
 }

@@ -39,9 +39,40 @@ func agent(verbose bool, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sonde: %v\n", err)
 		code = exitError
 	}
-	if err := inst.Close(); err != nil {
-		fmt.Fprintf(stderr, "sonde: closing: %v\n", err)
+	if !reportStop(stderr, inst.Close()) {
 		code = exitError
 	}
 	return code
+}
+
+// reportStop prints what stopping the instrumentation (Close) went wrong
+// with, and reports whether that was at most spans not sent in time: the
+// collector's problem, reported, not a failure of sonde.
+func reportStop(stderr io.Writer, err error) bool {
+	if err == nil {
+		return true
+	}
+	ok := true
+	for _, e := range flatten(err) {
+		if errors.Is(e, auto.ErrShutdownTimeout) {
+			fmt.Fprintf(stderr, "sonde: %v (is the collector up? OTEL_GO_AUTO_SHUTDOWN_TIMEOUT waits longer)\n", e)
+			continue
+		}
+		fmt.Fprintf(stderr, "sonde: stopping: %v\n", e)
+		ok = false
+	}
+	return ok
+}
+
+// flatten lists the errors errors.Join put together, at any depth.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	sondeprobes "github.com/sonde-go/auto/probes"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/sonde-go/auto/internal/kernel"
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/internal/process"
+	sondeprobes "github.com/sonde-go/auto/probes"
 )
 
 // checkReport is everything `sonde check` prints.
@@ -37,10 +37,13 @@ type binInfo struct {
 	pie       bool
 	symtab    bool
 	dwarf     bool
+	dwarfErr  error // why there is no DWARF
 	modules   map[string]string
 }
 
-// check is `sonde check`.
+// check is `sonde check`. It exits 0 when at least one probe would attach,
+// 1 when none would (the binary unreadable included) and 2 (in main) on a
+// usage mistake.
 func check(inv invocation, stdout, stderr io.Writer) int {
 	log := logr.Discard()
 	if inv.verbose {
@@ -60,6 +63,9 @@ func check(inv invocation, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sonde check: %v\n", err)
 		return exitError
 	}
+	if r.attaching() == 0 {
+		return exitNothing
+	}
 	return exitOK
 }
 
@@ -76,16 +82,16 @@ func inspect(inv invocation, log logr.Logger) (*checkReport, error) {
 			return nil, err
 		}
 		t, err = probe.NewTarget(inv.pid, log)
+		if err != nil {
+			return nil, fmt.Errorf("pid %d runs %s: %w", inv.pid, r.path, err)
+		}
 	} else {
 		t, err = exeTarget(inv.exe, log)
+		if err != nil {
+			return nil, err
+		}
 		pids, _ := process.FindExe(inv.exe)
 		r.running = slices.DeleteFunc(pids, func(pid int) bool { return pid == os.Getpid() })
-	}
-	if errors.Is(err, binary.ErrNotGo) {
-		return nil, fmt.Errorf("%s is not a Go executable", r.path)
-	}
-	if err != nil {
-		return nil, err
 	}
 	defer t.Close()
 	r.facts = t.Facts
@@ -95,6 +101,7 @@ func inspect(inv invocation, log logr.Logger) (*checkReport, error) {
 		pie:       t.Bin.PIE(),
 		symtab:    t.Bin.HasSymtab(),
 		dwarf:     t.DWARF != nil,
+		dwarfErr:  t.DWARFErr,
 		modules:   t.Bin.Modules(),
 	}
 	probes := sondeprobes.All()
@@ -119,9 +126,7 @@ func exeTarget(path string, log logr.Logger) (*probe.Target, error) {
 		return nil, err
 	}
 	t := &probe.Target{Exe: path, Bin: bin, Facts: kernel.Detect(), Logger: log}
-	if d, err := bin.DWARF(); err == nil {
-		t.DWARF = d
-	}
+	t.DWARF, t.DWARFErr = bin.DWARF()
 	return t, nil
 }
 
@@ -158,7 +163,7 @@ func (r *checkReport) write(w io.Writer) error {
 	t.row("arch", r.bin.arch)
 	t.row("PIE", yes(r.bin.pie))
 	t.row("symbol table", yes(r.bin.symtab)+symtabNote(r.bin.symtab))
-	t.row("DWARF", yes(r.bin.dwarf)+dwarfNote(r.bin.dwarf))
+	t.row("DWARF", yes(r.bin.dwarf)+dwarfNote(r.bin.dwarf, r.bin.dwarfErr))
 	shown := 0
 	for _, lib := range r.libs {
 		switch v, ok := r.bin.modules[lib]; {
@@ -174,34 +179,62 @@ func (r *checkReport) write(w io.Writer) error {
 	t.row("other modules", fmt.Sprint(len(r.bin.modules)-shown))
 
 	t.section("Probes")
-	attaching := 0
 	for _, st := range r.statuses {
 		version := st.Version
 		if version == "" {
 			version = "-"
 		}
 		t.row(st.Probe, st.Library+" "+version, probeVerdict(st))
-		if st.Err == nil {
-			attaching++
-		}
 	}
 	if err := t.write(w); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%s\n", r.summary(attaching))
+	_, err := fmt.Fprintf(w, "\n%s\n", r.summary())
 	return err
 }
 
-// summary is the last line: the overall verdict.
-func (r *checkReport) summary(attaching int) string {
+// probesAttaching counts the probes that would attach to the binary.
+func (r *checkReport) probesAttaching() int {
+	n := 0
+	for _, st := range r.statuses {
+		if st.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// runnable says why sonde cannot load probes on this machine, or nil.
+func (r *checkReport) runnable() error {
 	multi, perf := attachPrivileges(r.facts)
 	switch {
 	case r.facts.RingBuf != nil:
-		return "sonde cannot run here: BPF ring buffers are not available (kernel 5.8+ needed)"
+		return errors.New("sonde cannot run here: BPF ring buffers are not available (kernel 5.8+ needed)")
 	case multi != nil && perf != nil:
-		return "sonde cannot attach here: run as root, or with CAP_BPF+CAP_PERFMON (kernel 6.6+) or CAP_SYS_ADMIN"
+		return errors.New("sonde cannot attach here: run as root, or with CAP_BPF+CAP_PERFMON (kernel 6.6+) or CAP_SYS_ADMIN")
 	}
-	return fmt.Sprintf("%d of %d probes would attach", attaching, len(r.statuses))
+	return nil
+}
+
+// attaching is how many probes would attach here: none when the machine
+// does not let sonde run.
+func (r *checkReport) attaching() int {
+	if r.runnable() != nil {
+		return 0
+	}
+	return r.probesAttaching()
+}
+
+// summary is the last line: the overall verdict.
+func (r *checkReport) summary() string {
+	if err := r.runnable(); err != nil {
+		return err.Error()
+	}
+	n := r.probesAttaching()
+	if n == 0 {
+		return fmt.Sprintf("0 of %d probes would attach: nothing would be instrumented", len(r.statuses))
+	}
+	return fmt.Sprintf("%d of %d probes would attach", n, len(r.statuses))
 }
 
 // attachPrivileges says whether each attach method is usable: uprobe_multi
@@ -227,6 +260,11 @@ func probeVerdict(st probe.Status) string {
 	case st.Err == nil:
 		return "would attach"
 	case errors.Is(st.Err, probe.ErrNotLinked):
+		// The probe's own words ("net/http.(*Request).write not in the
+		// binary") say which part is missing.
+		if why, ok := strings.CutSuffix(st.Err.Error(), ": "+probe.ErrNotLinked.Error()); ok {
+			return "not applicable: " + why
+		}
 		return "not applicable: library not in the binary"
 	case errors.Is(st.Err, probe.ErrDisabled):
 		return "off: " + st.Err.Error()
@@ -267,9 +305,12 @@ func symtabNote(has bool) string {
 	return " (stripped: functions found through .gopclntab)"
 }
 
-func dwarfNote(has bool) string {
-	if has {
+func dwarfNote(has bool, why error) string {
+	switch {
+	case has:
 		return ""
+	case why != nil && !errors.Is(why, binary.ErrNoDWARF):
+		return fmt.Sprintf(" (unreadable: %v)", errors.Unwrap(why))
 	}
 	return " (built with -ldflags=-w: struct offsets unknown)"
 }

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sys/unix"
 
+	"github.com/sonde-go/auto/internal/binary"
 	"github.com/sonde-go/auto/internal/kernel"
 	"github.com/sonde-go/auto/internal/probe"
 )
@@ -27,7 +29,7 @@ func TestCheckReportWrite(t *testing.T) {
 		facts: &kernel.Facts{
 			Release:   "6.18.0",
 			Lockdown:  kernel.LockdownIntegrity,
-			WriteUser: errors.New("refused by kernel lockdown"),
+			WriteUser: errors.New("refused by kernel lockdown (mode integrity)"),
 			Caps:      caps(unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_NET_ADMIN),
 		},
 		path:    "/srv/app",
@@ -40,7 +42,8 @@ func TestCheckReportWrite(t *testing.T) {
 		statuses: []probe.Status{
 			{Probe: "net/http server", Library: "std", Version: "go1.23.5"},
 			{Probe: "pq client", Library: "github.com/lib/pq", Version: "v1.10.9", Err: errors.New("struct offsets: offsets not found: pq.conn.c")},
-			{Probe: "grpc server", Library: "google.golang.org/grpc", Err: fmt.Errorf("x: %w", probe.ErrNotLinked)},
+			{Probe: "grpc server", Library: "google.golang.org/grpc", Err: probe.ErrNotLinked},
+			{Probe: "http client", Library: "std", Version: "go1.23.5", Err: fmt.Errorf("net/http.(*Transport).roundTrip not in the binary: %w", probe.ErrNotLinked)},
 		},
 	}
 	var b strings.Builder
@@ -50,7 +53,7 @@ func TestCheckReportWrite(t *testing.T) {
 	want := `Kernel
   release                 6.18.0
   lockdown                integrity
-  bpf_probe_write_user    no: refused by kernel lockdown
+  bpf_probe_write_user    no: refused by kernel lockdown (mode integrity)
   uprobe_multi            yes
   ring buffer             yes
   BTF                     yes
@@ -77,8 +80,9 @@ Probes
   net/http server         std go1.23.5               would attach
   pq client               github.com/lib/pq v1.10.9  would not attach: struct offsets: offsets not found: pq.conn.c
   grpc server             google.golang.org/grpc -   not applicable: library not in the binary
+  http client             std go1.23.5               not applicable: net/http.(*Transport).roundTrip not in the binary
 
-1 of 3 probes would attach
+1 of 4 probes would attach
 `
 	if got := b.String(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
@@ -86,22 +90,103 @@ Probes
 }
 
 func TestCheckSummary(t *testing.T) {
+	attach := []probe.Status{{Probe: "a"}, {Probe: "b", Err: probe.ErrNotLinked}}
+	none := []probe.Status{{Probe: "a", Err: probe.ErrNotLinked}, {Probe: "b", Err: errors.New("struct offsets")}}
 	tests := []struct {
-		facts kernel.Facts
-		want  string
+		facts    kernel.Facts
+		statuses []probe.Status
+		want     string
+		code     int
 	}{
-		{kernel.Facts{Caps: caps(unix.CAP_SYS_ADMIN)}, "0 of 0 probes would attach"},
-		{kernel.Facts{Caps: caps(unix.CAP_BPF, unix.CAP_PERFMON)}, "0 of 0 probes would attach"},
-		{kernel.Facts{Caps: caps(unix.CAP_BPF, unix.CAP_PERFMON), UprobeMulti: errors.New("old kernel")}, "sonde cannot attach here"},
-		{kernel.Facts{Caps: caps(unix.CAP_BPF)}, "sonde cannot attach here"},
-		{kernel.Facts{Caps: caps(unix.CAP_SYS_ADMIN), RingBuf: errors.New("old kernel")}, "sonde cannot run here"},
+		{kernel.Facts{Caps: caps(unix.CAP_SYS_ADMIN)}, attach, "1 of 2 probes would attach", exitOK},
+		{kernel.Facts{Caps: caps(unix.CAP_BPF, unix.CAP_PERFMON)}, attach, "1 of 2 probes would attach", exitOK},
+		{kernel.Facts{Caps: caps(unix.CAP_SYS_ADMIN)}, none, "0 of 2 probes would attach: nothing would be instrumented", exitNothing},
+		{kernel.Facts{Caps: caps(unix.CAP_SYS_ADMIN)}, nil, "0 of 0 probes would attach: nothing would be instrumented", exitNothing},
+		{kernel.Facts{Caps: caps(unix.CAP_BPF, unix.CAP_PERFMON), UprobeMulti: errors.New("old kernel")}, attach, "sonde cannot attach here", exitNothing},
+		{kernel.Facts{Caps: caps(unix.CAP_BPF)}, attach, "sonde cannot attach here", exitNothing},
+		{kernel.Facts{Caps: caps(unix.CAP_SYS_ADMIN), RingBuf: errors.New("old kernel")}, attach, "sonde cannot run here", exitNothing},
 	}
 	for _, tt := range tests {
-		r := &checkReport{facts: &tt.facts}
-		if got := r.summary(0); !strings.HasPrefix(got, tt.want) {
-			t.Errorf("summary with caps %#x, uprobe_multi %v, ringbuf %v = %q, want prefix %q",
-				tt.facts.Caps.Effective, tt.facts.UprobeMulti, tt.facts.RingBuf, got, tt.want)
+		r := &checkReport{facts: &tt.facts, statuses: tt.statuses}
+		if got := r.summary(); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("summary with caps %#x, uprobe_multi %v, ringbuf %v, %d statuses = %q, want prefix %q",
+				tt.facts.Caps.Effective, tt.facts.UprobeMulti, tt.facts.RingBuf, len(tt.statuses), got, tt.want)
 		}
+		code := exitOK
+		if r.attaching() == 0 {
+			code = exitNothing
+		}
+		if code != tt.code {
+			t.Errorf("summary %q: exit code %d, want %d", tt.want, code, tt.code)
+		}
+	}
+}
+
+// TestCheckExitCodes runs `sonde check` as main does: 0 when a probe would
+// attach, 1 when none would or the binary cannot be read, 2 on a usage
+// mistake; what cannot be read says why.
+func TestCheckExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("not a program\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildSonde(t)
+	truncated := filepath.Join(dir, "truncated")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truncated, data[:len(data)/3], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"check"}, exitUsage, "sonde: check: give --exe PATH or --pid N\n"},
+		{[]string{"check", "--exe", dir}, exitNothing, "sonde check: " + dir + ": is a directory, not an executable\n"},
+		{[]string{"check", "--exe", text}, exitNothing, "sonde check: " + text + ": not a Go executable (not an ELF file)\n"},
+		{[]string{"check", "--exe", "/bin/sh"}, exitNothing, "sonde check: /bin/sh: not a Go executable (no Go build info nor pclntab)\n"},
+		{[]string{"check", "--exe", truncated}, exitNothing, "sonde check: " + truncated + ": truncated ELF file: "},
+		{[]string{"check", "--exe", filepath.Join(dir, "absent")}, exitNothing, "no such file or directory"},
+		{[]string{"check", "--pid", "1073741824"}, exitNothing, "sonde check: no running process with pid 1073741824\n"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr strings.Builder
+		if code := sonde(tt.args, &stdout, &stderr); code != tt.code {
+			t.Errorf("sonde %q: exit code %d, want %d; stderr:\n%s", tt.args, code, tt.code, &stderr)
+		}
+		if !strings.HasPrefix(stderr.String(), tt.stderr) && !strings.Contains(stderr.String(), tt.stderr) {
+			t.Errorf("sonde %q: stderr %q, want %q", tt.args, &stderr, tt.stderr)
+		}
+	}
+
+	// A Go binary: 0 where sonde can attach (net/http is linked), 1
+	// where the machine does not let it.
+	var stdout, stderr strings.Builder
+	code := sonde([]string{"check", "--exe", bin}, &stdout, &stderr)
+	want := exitOK
+	if multi, perf := attachPrivileges(kernel.Detect()); (multi != nil && perf != nil) || kernel.Detect().RingBuf != nil {
+		want = exitNothing
+	}
+	if code != want || !strings.Contains(stdout.String(), "probes would attach") {
+		t.Errorf("sonde check --exe sonde: exit code %d, want %d; stdout:\n%s\nstderr:\n%s", code, want, &stdout, &stderr)
+	}
+}
+
+// TestCheckDWARFNote: a binary without DWARF and one whose DWARF cannot be
+// read are told apart.
+func TestCheckDWARFNote(t *testing.T) {
+	if got := dwarfNote(false, fmt.Errorf("x: %w", binary.ErrNoDWARF)); got != " (built with -ldflags=-w: struct offsets unknown)" {
+		t.Errorf("no DWARF: %q", got)
+	}
+	if got := dwarfNote(false, fmt.Errorf("reading DWARF of /x: %w", errors.New("flate: corrupt input"))); got != " (unreadable: flate: corrupt input)" {
+		t.Errorf("corrupted DWARF: %q", got)
+	}
+	if got := dwarfNote(true, nil); got != "" {
+		t.Errorf("DWARF: %q", got)
 	}
 }
 
@@ -131,7 +216,7 @@ func TestInspectExe(t *testing.T) {
 
 func TestInspectNotGo(t *testing.T) {
 	_, err := inspect(invocation{command: cmdCheck, exe: "/bin/sh"}, logr.Discard())
-	if err == nil || !strings.Contains(err.Error(), "/bin/sh is not a Go executable") {
+	if !errors.Is(err, binary.ErrNotGo) || err.Error() != "/bin/sh: not a Go executable (no Go build info nor pclntab)" {
 		t.Errorf("inspect(/bin/sh) = %v, want a not-a-Go-executable error", err)
 	}
 }

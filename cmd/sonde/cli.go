@@ -7,8 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/sonde-go/auto/internal/probe"
-	"github.com/sonde-go/auto/probes"
+	"github.com/sonde-go/auto"
 )
 
 // Exit codes of sonde itself (`run` passes the program's own through).
@@ -16,6 +15,8 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitNothing is `sonde check`'s code when no probe would attach.
+	exitNothing = 1
 )
 
 // Command names.
@@ -132,18 +133,51 @@ func noArgs(command string, args []string) error {
 	return nil
 }
 
-// usage is the text of `sonde help` and -h: usageText with the probe
-// settings the probes declare.
+// usage is the text of `sonde help` and -h: usageText, then every
+// variable auto.Environment lists (the probe settings last), then
+// usageTail.
 func usage() string {
 	var b strings.Builder
 	b.WriteString(usageText)
-	b.WriteString("\nProbe settings (environment):\n")
-	decls, _ := probe.DeclaredSettings(probes.All()) // the root package's tests check them
-	for _, d := range decls {
-		fmt.Fprintf(&b, "  %s (default %s)\n      %s\n", d.Env, d.Default, d.Doc)
+	b.WriteString("\nEnvironment:\n")
+	probeSettings := false
+	for _, v := range auto.Environment() {
+		if strings.HasPrefix(v.Option, "WithSetting(") && !probeSettings {
+			probeSettings = true
+			b.WriteString("\nProbe settings (environment):\n")
+		}
+		b.WriteString("  " + v.Name)
+		if v.Default != "" {
+			b.WriteString(" (default " + v.Default + ")")
+		}
+		b.WriteString("\n")
+		for _, line := range wrap(v.Doc, 72) {
+			b.WriteString("      " + line + "\n")
+		}
 	}
 	b.WriteString(usageTail)
 	return b.String()
+}
+
+// wrap breaks text into lines of at most width runes where it can.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = w
+		case len(line)+1+len(w) > width:
+			lines = append(lines, line)
+			line = w
+		default:
+			line += " " + w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 const usageText = `sonde traces Go programs with eBPF: no code change, OpenTelemetry spans out.
@@ -166,20 +200,23 @@ Usage:
 
   -v  log at debug level (default: OTEL_LOG_LEVEL, else info)
 
-Environment:
-  OTEL_GO_AUTO_TARGET_EXE       executable path of the process to instrument
-  OTEL_GO_AUTO_TARGET_PID       process ID to instrument
-  OTEL_SERVICE_NAME             service.name (default: the target's own
-                                OTEL_SERVICE_NAME, else unknown_service:<exe>)
-  OTEL_RESOURCE_ATTRIBUTES      extra resource attributes, key=value,...
-  OTEL_TRACES_EXPORTER          otlp (default), console or none
-  OTEL_EXPORTER_OTLP_ENDPOINT   collector URL (default http://localhost:4318)
-  OTEL_EXPORTER_OTLP_PROTOCOL   http/protobuf (default) or grpc
-  OTEL_EXPORTER_OTLP_HEADERS    headers sent with every export, key=value,...
-  OTEL_LOG_LEVEL                debug, info (default), warn or error
+Exit codes:
+  sonde         0 when the target exited or sonde was stopped (SIGINT,
+                SIGTERM), spans not sent within the shutdown timeout
+                included (they are reported); 1 on a failure; 2 on a usage
+                mistake or no target
+  sonde run     PROGRAM's own (128+N when signal N killed it; 127 when it
+                does not exist, 126 when it cannot be executed)
+  sonde check   0 when at least one probe would attach; 1 when none would
+                or the binary cannot be read; 2 on a usage mistake
+  sonde demo    0 on success; 1 on a failure; 130 or 143 when interrupted,
+                141 when its output is closed (| head)
 `
 
 const usageTail = `
+Spans are exported as the OTEL_* variables say: with none set, OTLP over
+plain HTTP to http://localhost:4318 (the OpenTelemetry default).
+
 Loading eBPF programs needs root, or CAP_BPF+CAP_PERFMON (uprobe_multi,
 kernel 6.6+), or CAP_SYS_ADMIN.
 `

@@ -15,11 +15,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/sonde-go/auto"
-	"github.com/sonde-go/auto/probes/databasesql"
 	"github.com/sonde-go/auto/probes/otelglobal"
 )
 
@@ -47,20 +47,78 @@ var demoRequests = []demoRequest{
 	{http.MethodDelete, "/todos/1", ""},
 }
 
+// errBrokenPipe ends the demo when its output is closed (`sonde demo |
+// head`).
+var errBrokenPipe = errors.New("output closed")
+
+// stopSignal ends the demo when SIGINT or SIGTERM arrives.
+type stopSignal struct{ sig syscall.Signal }
+
+func (s stopSignal) Error() string { return "stopped by " + s.sig.String() }
+
 // demo is `sonde demo`: build examples/todo, run it instrumented, send it
-// requests and print the traces.
+// requests and print the traces. However it ends (a signal, its output
+// closed), the example is stopped and its build directory removed.
 func demo(verbose bool, stdout, stderr io.Writer) int {
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "sonde demo: needs root, to load eBPF programs and attach uprobes; try: sudo -E go run ./cmd/sonde demo")
 		return exitError
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := runDemo(ctx, verbose, stdout, stderr); err != nil {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case sig := <-sigs:
+			cancel(stopSignal{sig.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	// Without this, a write to a closed stdout kills sonde on the spot
+	// (SIGPIPE), leaving the example running and its directory behind:
+	// with it, the write fails with EPIPE and the demo cleans up.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
+	out := &pipeWriter{w: stdout, broken: func() { cancel(errBrokenPipe) }}
+
+	err := runDemo(ctx, verbose, out, stderr)
+	return demoExit(err, context.Cause(ctx), stderr)
+}
+
+// demoExit prints how the demo ended and returns its exit code: 0, 1 on a
+// failure, 128+N when signal N stopped it, and 141 (as if killed by
+// SIGPIPE, silently) when its output was closed.
+func demoExit(err, cause error, stderr io.Writer) int {
+	var sig stopSignal
+	switch {
+	case errors.Is(cause, errBrokenPipe):
+		return exitSignalBase + int(syscall.SIGPIPE)
+	case errors.As(cause, &sig):
+		fmt.Fprintf(stderr, "sonde demo: interrupted (%v): the example is stopped and its files removed\n", sig.sig)
+		return exitSignalBase + int(sig.sig)
+	case err != nil:
 		fmt.Fprintf(stderr, "sonde demo: %v\n", err)
 		return exitError
 	}
 	return exitOK
+}
+
+// pipeWriter calls broken once when a write fails with EPIPE.
+type pipeWriter struct {
+	w      io.Writer
+	broken func()
+	once   sync.Once
+}
+
+func (p *pipeWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.once.Do(p.broken)
+	}
+	return n, err
 }
 
 func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error {
@@ -75,6 +133,9 @@ func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error 
 	defer os.RemoveAll(tmp)
 
 	fmt.Fprintf(stderr, "sonde demo: building %s\n", demoPackage)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	bin := filepath.Join(tmp, "todo")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, demoPackage)
 	build.Dir = root
@@ -89,6 +150,8 @@ func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error 
 	var progOut bytes.Buffer // the example's own log, shown with -v or on failure
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "ADDR="+addr, "TODO_DB="+filepath.Join(tmp, "todo.db"))
+	// Should sonde itself be killed (SIGKILL), the example goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = &progOut, &progOut
 	if verbose {
 		cmd.Stdout, cmd.Stderr = stderr, stderr
@@ -102,11 +165,9 @@ func runDemo(ctx context.Context, verbose bool, stdout, stderr io.Writer) error 
 		auto.WithEnv(),
 		auto.WithServiceName("todo"),
 		auto.WithTraceExporter(col),
-		// Show the statements (literals masked) and name database spans
-		// "{operation} {table}", as the article's trace does.
-		auto.WithSetting(databasesql.EnvIncludeStatement, "true"),
-		auto.WithSetting(databasesql.EnvParseStatement, "true"),
-		// Export the example's manual span (the OpenTelemetry global API).
+		// The statements (literals masked) and "{operation} {table}"
+		// span names are the defaults. Export the example's manual span
+		// (the OpenTelemetry global API).
 		auto.WithSetting(otelglobal.EnvGlobal, "true"),
 		auto.WithLogger(newLogger(stderr, level)),
 	}

@@ -10,6 +10,7 @@
 //	sonde version
 //	sonde help
 //
-// Spans are exported as the standard OTEL_* environment says (OTLP by
-// default). Run `sonde help` for the environment variables.
+// Spans are exported as the standard OTEL_* environment says: by default
+// OTLP/HTTP in plaintext to http://localhost:4318. Run `sonde help` for the
+// environment variables and the exit codes.
 package main

@@ -7,11 +7,12 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/sonde-go/auto"
+	"github.com/sonde-go/auto/internal/logging"
 )
 
 // newLogger returns a logger writing text lines to w at level.
 func newLogger(w io.Writer, level slog.Level) logr.Logger {
-	return logr.FromSlogHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return logging.New(w, level)
 }
 
 // loggerOptions returns WithLogger at debug level for -v, and nothing

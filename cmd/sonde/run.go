@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sonde-go/auto"
+	"github.com/sonde-go/auto/internal/binary"
 )
 
 // forwarded are the signals `sonde run` passes on to the program.
@@ -37,7 +38,7 @@ func runProgram(argv []string, verbose bool, stderr io.Writer) int {
 		var err error
 		sess, err = instrument(pid, opts)
 		if err != nil {
-			fmt.Fprintf(stderr, "sonde: %v\nsonde: running %s uninstrumented\n", err, argv[0])
+			fmt.Fprintf(stderr, "sonde: running %s uninstrumented: %s\n", argv[0], uninstrumentedReason(err))
 		}
 	})
 	if err != nil {
@@ -68,9 +69,7 @@ wait:
 		}
 	}
 	if sess != nil {
-		if err := sess.stop(); err != nil {
-			fmt.Fprintf(stderr, "sonde: %v\n", err)
-		}
+		reportStop(stderr, sess.stop())
 	}
 	if cmd.ProcessState == nil {
 		fmt.Fprintf(stderr, "sonde: waiting for %s: %v\n", argv[0], waitErr)
@@ -78,6 +77,15 @@ wait:
 	}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	return exitCode(ws)
+}
+
+// uninstrumentedReason is why a program runs uninstrumented, short: a
+// program that is not Go is not a failure to explain at length.
+func uninstrumentedReason(err error) string {
+	if errors.Is(err, binary.ErrNotGo) {
+		return "not a Go program"
+	}
+	return err.Error()
 }
 
 // shouldForward reports whether sig must be passed on to the program.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,14 +19,21 @@ import (
 
 	"github.com/sonde-go/auto/internal/e2etest"
 	"github.com/sonde-go/auto/internal/e2etest/testenv"
+	"github.com/sonde-go/auto/internal/otlptest"
 )
 
 // startSonde starts the built sonde with args and extra environment, and
 // returns its stdout lines as they come.
 func startSonde(t *testing.T, env []string, args ...string) (*exec.Cmd, <-chan string, *syncBuffer) {
 	t.Helper()
+	return startSondeEnv(t, append(os.Environ(), env...), args...)
+}
+
+// startSondeEnv is startSonde with the whole environment given.
+func startSondeEnv(t *testing.T, environ []string, args ...string) (*exec.Cmd, <-chan string, *syncBuffer) {
+	t.Helper()
 	cmd := exec.Command(buildSonde(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = environ
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
@@ -82,6 +90,23 @@ func (s *syncBuffer) waitFor(t *testing.T, sub string) {
 	})
 }
 
+// nextJSON returns the first line of s that starts with "{" (a console
+// exporter span), waiting up to 30 s for it.
+func (s *syncBuffer) nextJSON(t *testing.T) string {
+	t.Helper()
+	var line string
+	testenv.Eventually(t, 30*time.Second, func() error {
+		for l := range strings.Lines(s.String()) {
+			if strings.HasPrefix(l, "{") && strings.HasSuffix(l, "\n") {
+				line = l
+				return nil
+			}
+		}
+		return fmt.Errorf("no span in:\n%s", s)
+	})
+	return line
+}
+
 // nextLine returns the next stdout line with prefix, failing after 30 s.
 func nextLine(t *testing.T, lines <-chan string, prefix string) string {
 	t.Helper()
@@ -120,14 +145,15 @@ func waitCode(t *testing.T, cmd *exec.Cmd, lines <-chan string) int {
 }
 
 func TestRunUninstrumented(t *testing.T) {
-	// sh is not a Go program: it must run anyway, with its exit code.
+	// sh is not a Go program: it must run anyway, with its exit code,
+	// after one short line that says so.
 	cmd, lines, stderr := startSonde(t, nil, "run", "--", "/bin/sh", "-c", "echo hello from sh; exit 4")
 	nextLine(t, lines, "hello from sh")
 	if code := waitCode(t, cmd, lines); code != 4 {
 		t.Errorf("exit code %d, want 4; stderr:\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr.String(), "running /bin/sh uninstrumented") || !strings.Contains(stderr.String(), "not a Go executable") {
-		t.Errorf("stderr does not say why sh runs uninstrumented:\n%s", stderr)
+	if got, want := stderr.String(), "sonde: running /bin/sh uninstrumented: not a Go program\n"; got != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
 	}
 }
 
@@ -200,7 +226,9 @@ func TestRunE2E(t *testing.T) {
 	fixture := testenv.Build(t, "testdata/oneshot")
 
 	start := time.Now()
-	cmd, lines, stderr := startSonde(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_SERVICE_NAME=oneshot"},
+	// The console exporter writes to stderr by default: the program's
+	// stdout stays its own.
+	cmd, lines, stderr := startSonde(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_GO_AUTO_CONSOLE_OUTPUT=", "OTEL_SERVICE_NAME=oneshot"},
 		"run", "--", fixture)
 	addr := strings.TrimPrefix(nextLine(t, lines, "listening on "), "listening on ")
 	listening := time.Since(start)
@@ -215,14 +243,23 @@ func TestRunE2E(t *testing.T) {
 		t.Fatalf("response %d %q", resp.StatusCode, body)
 	}
 
-	line := nextLine(t, lines, "{")
+	line := stderr.nextJSON(t)
 	exported := time.Since(start)
 	var span consoleSpan
 	if err := json.Unmarshal([]byte(line), &span); err != nil {
 		t.Fatalf("decoding span %q: %v", line, err)
 	}
+	var progOut []string
+	for l := range lines {
+		progOut = append(progOut, l)
+	}
 	if code := waitCode(t, cmd, lines); code != 3 {
 		t.Errorf("exit code %d, want the program's 3; stderr:\n%s", code, stderr)
+	}
+	for _, l := range progOut {
+		if strings.HasPrefix(l, "{") {
+			t.Errorf("a span on the program's stdout: %s", l)
+		}
 	}
 	t.Logf("sonde run: program listening after %v, first span exported after %v", listening, exported)
 
@@ -244,12 +281,45 @@ func TestRunE2E(t *testing.T) {
 	}
 }
 
+// TestRunDefaultEndpoint: with no OTEL_EXPORTER_OTLP_* (nor
+// OTEL_TRACES_EXPORTER) variable set, spans reach a collector on
+// 127.0.0.1:4318 over plain HTTP, the OpenTelemetry default.
+func TestRunDefaultEndpoint(t *testing.T) {
+	testenv.RequireRoot(t)
+	fixture := testenv.Build(t, "testdata/oneshot")
+	rcv := otlptest.Start(t, otlptest.HTTPAddr("127.0.0.1:4318"))
+	var environ []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OTEL_EXPORTER_OTLP_") && !strings.HasPrefix(kv, "OTEL_TRACES_EXPORTER=") {
+			environ = append(environ, kv)
+		}
+	}
+	cmd, lines, stderr := startSondeEnv(t, append(environ, "OTEL_SERVICE_NAME=default-endpoint"), "run", "--", fixture)
+	addr := strings.TrimPrefix(nextLine(t, lines, "listening on "), "listening on ")
+	resp, err := http.Get("http://" + addr + "/hello/otlp")
+	if err != nil {
+		t.Fatalf("request: %v\nstderr:\n%s", err, stderr)
+	}
+	resp.Body.Close()
+	if code := waitCode(t, cmd, lines); code != 3 {
+		t.Errorf("exit code %d, want the program's 3; stderr:\n%s", code, stderr)
+	}
+	spans := rcv.WaitSpans(t, 1, 10*time.Second)
+	if s := spans[0]; s.Name != "GET /hello/{name}" || s.Resource["service.name"] != "default-endpoint" {
+		t.Errorf("span %q of %v, want GET /hello/{name} of default-endpoint", s.Name, s.Resource["service.name"])
+	}
+	if strings.Contains(stderr.String(), "exporting spans") || strings.Contains(stderr.String(), "tls:") {
+		t.Errorf("export errors:\n%s", stderr)
+	}
+}
+
 // TestAgentE2E is the sidecar: sonde waits for OTEL_GO_AUTO_TARGET_EXE to
 // start, instruments it, and ends when it exits.
 func TestAgentE2E(t *testing.T) {
 	testenv.RequireRoot(t)
 	fixture := testenv.Build(t, "testdata/oneshot")
-	cmd, lines, stderr := startSonde(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_GO_AUTO_TARGET_EXE=" + fixture})
+	spansFile := filepath.Join(t.TempDir(), "spans.json")
+	cmd, lines, stderr := startSonde(t, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_GO_AUTO_CONSOLE_OUTPUT=" + spansFile, "OTEL_GO_AUTO_TARGET_EXE=" + fixture})
 	stderr.waitFor(t, "waiting for target")
 	p := e2etest.Start(t, fixture)
 	stderr.waitFor(t, "probe loaded")
@@ -258,15 +328,24 @@ func TestAgentE2E(t *testing.T) {
 		t.Fatalf("request: %v", err)
 	}
 	resp.Body.Close()
-	var span consoleSpan
-	if err := json.Unmarshal([]byte(nextLine(t, lines, "{")), &span); err != nil {
+	if code := waitCode(t, cmd, lines); code != 0 {
+		t.Errorf("sonde exit code %d after the target exited, want 0; stderr:\n%s", code, stderr)
+	}
+	// The spans went to the file OTEL_GO_AUTO_CONSOLE_OUTPUT names.
+	data, err := os.ReadFile(spansFile)
+	if err != nil {
 		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	var span consoleSpan
+	if err := json.Unmarshal([]byte(first), &span); err != nil {
+		t.Fatalf("decoding %q: %v", first, err)
 	}
 	if got := span.attr("url.path"); got != "/hello/agent" {
 		t.Errorf("url.path = %v, want /hello/agent", got)
 	}
-	if code := waitCode(t, cmd, lines); code != 0 {
-		t.Errorf("sonde exit code %d after the target exited, want 0; stderr:\n%s", code, stderr)
+	if strings.Contains(stderr.String(), `"SpanContext"`) {
+		t.Errorf("spans on stderr too:\n%s", stderr)
 	}
 }
 

@@ -107,23 +107,34 @@ func (tw *treeWriter) trace(spans []sdktrace.ReadOnlySpan) {
 	}
 }
 
-// spanLine is one span: name, kind, duration, key attributes, error.
+// spanLine is one span on one line: name, kind, duration, key attributes,
+// error. Line breaks and runs of spaces in values (a multi-line statement)
+// become single spaces, so that the tree keeps its indentation.
 func spanLine(s sdktrace.ReadOnlySpan) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  [%s]  %s", s.Name(), s.SpanKind(), formatDuration(s.EndTime().Sub(s.StartTime())))
+	fmt.Fprintf(&b, "%s  [%s]  %s", oneLine(s.Name()), s.SpanKind(), formatDuration(s.EndTime().Sub(s.StartTime())))
 	set := attribute.NewSet(s.Attributes()...)
 	for _, k := range treeAttrs {
 		if v, ok := set.Value(k); ok {
-			fmt.Fprintf(&b, "  %s=%s", k, v.Emit())
+			fmt.Fprintf(&b, "  %s=%s", k, oneLine(v.Emit()))
 		}
 	}
 	if st := s.Status(); st.Code == codes.Error {
 		b.WriteString("  ERROR")
 		if st.Description != "" {
-			b.WriteString(": " + st.Description)
+			b.WriteString(": " + oneLine(st.Description))
 		}
 	}
 	return b.String()
+}
+
+// oneLine replaces every run of white space in s, line breaks included,
+// with one space.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\n\r\t\v\f") && !strings.Contains(s, "  ") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // formatDuration prints milliseconds with two decimals below 10 ms, one

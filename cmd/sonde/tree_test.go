@@ -115,3 +115,16 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestSpanLineMultiLine: a multi-line statement stays on its span's line.
+func TestSpanLineMultiLine(t *testing.T) {
+	s := stub(1, 1, 0, "CREATE todos", trace.SpanKindClient, 0, time.Millisecond,
+		attribute.String("db.system.name", "sqlite"),
+		attribute.String("db.query.text", "CREATE TABLE IF NOT EXISTS todos (\n\tid INTEGER PRIMARY KEY,\n\tdone BOOLEAN NOT NULL DEFAULT FALSE\n)"))
+	s.Status = sdktrace.Status{Code: codes.Error, Description: "near \"(\":\n syntax error"}
+	got := spanLine(tracetest.SpanStubs{s}.Snapshots()[0])
+	want := `CREATE todos  [client]  1.00ms  db.system.name=sqlite  db.query.text=CREATE TABLE IF NOT EXISTS todos ( id INTEGER PRIMARY KEY, done BOOLEAN NOT NULL DEFAULT FALSE )  ERROR: near "(": syntax error`
+	if got != want {
+		t.Errorf("spanLine:\n got %q\nwant %q", got, want)
+	}
+}

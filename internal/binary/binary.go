@@ -23,6 +23,11 @@ var (
 	// ErrUnsupportedArch reports an ELF for an architecture other than
 	// amd64 or arm64.
 	ErrUnsupportedArch = errors.New("unsupported architecture")
+	// ErrTruncated reports an ELF file shorter than its own headers say:
+	// an incomplete copy or download.
+	ErrTruncated = errors.New("truncated ELF file")
+	// ErrCorrupt reports an ELF file whose headers cannot be parsed.
+	ErrCorrupt = errors.New("corrupted ELF file")
 )
 
 // File is an opened Go ELF executable. Its methods are safe for concurrent
@@ -47,13 +52,20 @@ type File struct {
 	pclnErr  error
 }
 
-// Open opens the ELF executable at path and reads its Go build info. It
-// fails with an error wrapping ErrNotGo when the file is not an ELF or not
-// a Go program, and ErrUnsupportedArch when it is neither amd64 nor arm64.
+// Open opens the ELF executable at path and reads its Go build info. Each
+// cause of failure reads differently: a directory, a file that is not ELF
+// or an ELF that is not a Go program (both wrap ErrNotGo), an ELF shorter than its
+// headers say (ErrTruncated), one whose headers do not parse (ErrCorrupt),
+// and one for an architecture other than amd64 or arm64
+// (ErrUnsupportedArch).
 func Open(path string) (*File, error) {
 	osf, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening executable: %w", err)
+	}
+	if fi, err := osf.Stat(); err == nil && fi.IsDir() {
+		osf.Close()
+		return nil, fmt.Errorf("%s: is a directory, not an executable", path)
 	}
 	f, err := newFile(path, osf)
 	if err != nil {
@@ -66,7 +78,10 @@ func Open(path string) (*File, error) {
 func newFile(path string, osf *os.File) (*File, error) {
 	ef, err := elf.NewFile(osf)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not an ELF file (%v): %w", path, err, ErrNotGo)
+		return nil, badELF(path, osf, err)
+	}
+	if err := checkSize(path, osf, ef); err != nil {
+		return nil, err
 	}
 	f := &File{path: path, osf: osf, elf: ef}
 	switch {
@@ -83,7 +98,7 @@ func newFile(path string, osf *os.File) (*File, error) {
 		// A Go program always has a pclntab, even when its build info
 		// cannot be read (toolchains older than Go 1.13).
 		if _, perr := f.pclntab(); perr != nil {
-			return nil, fmt.Errorf("%s: no Go build info (%v) nor pclntab: %w", path, err, ErrNotGo)
+			return nil, fmt.Errorf("%s: %w (no Go build info nor pclntab)", path, ErrNotGo)
 		}
 		f.goVer = f.runtimeBuildVersion()
 		f.modules = map[string]string{}

@@ -1,12 +1,15 @@
 package binary
 
 import (
+	"debug/elf"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,5 +146,92 @@ func TestDWARF(t *testing.T) {
 	_, err = fxHTTPStripped.open(t).DWARF()
 	if !errors.Is(err, ErrNoDWARF) {
 		t.Errorf("DWARF() of a -w binary = %v, want ErrNoDWARF", err)
+	}
+}
+
+// TestOpenCauses: each reason a file cannot be opened reads differently.
+func TestOpenCauses(t *testing.T) {
+	good := fxHTTP.build(t)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	patched := func(name string, off int, b ...byte) string {
+		c := slices.Clone(data)
+		copy(c[off:], b)
+		return write(name, c)
+	}
+	tests := []struct {
+		path string
+		is   error
+		not  error
+		msg  string
+	}{
+		{dir, nil, ErrNotGo, dir + ": is a directory, not an executable"},
+		{write("text", []byte("#!/bin/sh\necho hi\n")), ErrNotGo, nil, ": not a Go executable (not an ELF file)"},
+		{write("head", data[:40]), ErrTruncated, ErrNotGo, ": truncated ELF file: 40 bytes, shorter than an ELF header"},
+		{write("third", data[:len(data)/3]), ErrTruncated, ErrNotGo, fmt.Sprintf(": truncated ELF file: %d bytes of the %d its headers describe (an incomplete copy?)", len(data)/3, len(data))},
+		{write("most", data[:len(data)-100]), ErrTruncated, ErrNotGo, fmt.Sprintf(": truncated ELF file: %d bytes of the %d its headers describe", len(data)-100, len(data))},
+		{patched("shoff", 0x28, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0), ErrCorrupt, ErrNotGo, ": corrupted ELF file: section headers at byte 0xffffffff are past the end of the file"},
+		{patched("class", 4, 7), ErrCorrupt, ErrNotGo, ": corrupted ELF file: unknown ELF class"},
+	}
+	for _, tt := range tests {
+		_, err := Open(tt.path)
+		if err == nil {
+			t.Errorf("Open(%s) succeeded", tt.path)
+			continue
+		}
+		if tt.is != nil && !errors.Is(err, tt.is) {
+			t.Errorf("Open(%s) = %v, want %v", tt.path, err, tt.is)
+		}
+		if tt.not != nil && errors.Is(err, tt.not) {
+			t.Errorf("Open(%s) = %v, must not be %v", tt.path, err, tt.not)
+		}
+		if !strings.HasPrefix(err.Error(), tt.path+":") || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Open(%s) = %q, want it to name the file and say %q", tt.path, err, tt.msg)
+		}
+	}
+}
+
+// TestDWARFCorrupted: DWARF that cannot be read is not reported as
+// missing.
+func TestDWARFCorrupted(t *testing.T) {
+	good := fxHTTP.build(t)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.Open(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ef.Section(".debug_info")
+	ef.Close()
+	if s == nil {
+		t.Fatal("fixture has no .debug_info")
+	}
+	for i := range 64 {
+		data[int(s.Offset)+32+i] = 0xff
+	}
+	bad := filepath.Join(t.TempDir(), "bad-dwarf")
+	if err := os.WriteFile(bad, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(bad)
+	if err != nil {
+		t.Fatalf("Open: %v (the ELF itself is intact)", err)
+	}
+	defer f.Close()
+	_, err = f.DWARF()
+	if err == nil || errors.Is(err, ErrNoDWARF) || !strings.Contains(err.Error(), "reading DWARF of "+bad) {
+		t.Errorf("DWARF() of corrupted DWARF = %v, want a read error, not ErrNoDWARF", err)
 	}
 }

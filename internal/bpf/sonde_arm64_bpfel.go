@@ -45,6 +45,8 @@ type SondeSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -67,6 +69,9 @@ const (
 	SondeVarItabTimerCtx         = "itab_timer_ctx"
 	SondeVarItabValueCtx         = "itab_value_ctx"
 	SondeVarItabWithoutCancelCtx = "itab_without_cancel_ctx"
+	SondeVarSamplerParentBased   = "sampler_parent_based"
+	SondeVarSamplerRoot          = "sampler_root"
+	SondeVarSamplerThreshold     = "sampler_threshold"
 	SondeVarSwissGroupsMaskOff   = "swiss_groups_mask_off"
 	SondeVarSwissMapDirLenOff    = "swiss_map_dir_len_off"
 	SondeVarSwissMapDirPtrOff    = "swiss_map_dir_ptr_off"
@@ -146,6 +151,9 @@ type SondeVariableSpecs struct {
 	ItabTimerCtx         *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased   *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	SwissGroupsMaskOff   *ebpf.VariableSpec `ebpf:"swiss_groups_mask_off"`
 	SwissMapDirLenOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_ptr_off"`
@@ -206,6 +214,9 @@ type SondeVariables struct {
 	ItabTimerCtx         *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased   *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.Variable `ebpf:"sampler_threshold"`
 	SwissGroupsMaskOff   *ebpf.Variable `ebpf:"swiss_groups_mask_off"`
 	SwissMapDirLenOff    *ebpf.Variable `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff    *ebpf.Variable `ebpf:"swiss_map_dir_ptr_off"`

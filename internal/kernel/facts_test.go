@@ -174,3 +174,30 @@ func TestRemoveMemlock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriteUserRefusal: the reason names neither the helper (its reader
+// does) nor "not supported", and still matches the sentinels.
+func TestWriteUserRefusal(t *testing.T) {
+	admin := Caps{Effective: 1 << unix.CAP_SYS_ADMIN}
+	tests := []struct {
+		lockdown string
+		caps     Caps
+		want     string
+		lock     bool
+	}{
+		{LockdownIntegrity, admin, `refused by kernel lockdown (mode integrity)`, true},
+		{LockdownConfidentiality, admin, `refused by kernel lockdown (mode confidentiality)`, true},
+		{LockdownNone, Caps{}, "needs cap_sys_admin", false},
+		{LockdownUnknown, admin, "refused by the kernel (lockdown mode unknown, possibly locked down)", false},
+		{LockdownNone, admin, "refused by the kernel", false},
+	}
+	for _, tt := range tests {
+		err := writeUserRefusal(tt.lockdown, tt.caps)
+		if err.Error() != tt.want {
+			t.Errorf("lockdown %s: %q, want %q", tt.lockdown, err, tt.want)
+		}
+		if !errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, ErrLockdown) != tt.lock {
+			t.Errorf("lockdown %s: %v: ErrNotSupported %v, ErrLockdown %v", tt.lockdown, err, errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, ErrLockdown))
+		}
+	}
+}

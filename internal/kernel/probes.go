@@ -63,17 +63,37 @@ func probeWriteUser(lockdown string, caps Caps) error {
 	if !errors.As(err, &verr) || !helperRefused(verr.Log) {
 		return fmt.Errorf("loading bpf_probe_write_user probe: %w", err)
 	}
+	return writeUserRefusal(lockdown, caps)
+}
+
+// writeUserRefusal says why the kernel refused bpf_probe_write_user. The
+// message does not name the helper: whoever prints it does.
+func writeUserRefusal(lockdown string, caps Caps) error {
 	switch {
 	case lockedDown(lockdown):
-		return fmt.Errorf("bpf_probe_write_user: %w (mode %q): %w", ErrLockdown, lockdown, ebpf.ErrNotSupported)
+		return notSupported(fmt.Sprintf("%v (mode %s)", ErrLockdown, lockdown), ErrLockdown)
 	case !caps.Has(unix.CAP_SYS_ADMIN):
-		return fmt.Errorf("bpf_probe_write_user: needs cap_sys_admin: %w", ebpf.ErrNotSupported)
+		return notSupported("needs cap_sys_admin")
 	case lockdown == LockdownUnknown:
-		return fmt.Errorf("bpf_probe_write_user: refused by the kernel (lockdown mode unknown, possibly locked down): %w", ebpf.ErrNotSupported)
+		return notSupported("refused by the kernel (lockdown mode unknown, possibly locked down)")
 	default:
-		return fmt.Errorf("bpf_probe_write_user: refused by the kernel: %w", ebpf.ErrNotSupported)
+		return notSupported("refused by the kernel")
 	}
 }
+
+// unsupported is a feature the kernel refuses: its message is the reason
+// alone, and it matches ebpf.ErrNotSupported and its other causes.
+type unsupported struct {
+	msg    string
+	causes []error
+}
+
+func notSupported(msg string, causes ...error) error {
+	return &unsupported{msg: msg, causes: append(causes, ebpf.ErrNotSupported)}
+}
+
+func (e *unsupported) Error() string   { return e.msg }
+func (e *unsupported) Unwrap() []error { return e.causes }
 
 // helperRefused reports whether a verifier log ends with the verifier
 // refusing a helper call as unknown or not allowed.

@@ -23,8 +23,8 @@ type fixture []testenv.Option
 var (
 	fxHTTP     = fixture{testenv.Name("http")}
 	fxStripped = fixture{testenv.Name("http-stripped"), testenv.Flags("-ldflags=-s -w")}
-	// Go 1.22 has the classic map and other struct layouts; see
-	// /work/shared/notes/go-versions.md for installing it.
+	// Go 1.22 has the classic map and other struct layouts; README.md
+	// (Running the tests) says how to install it.
 	fxGo122 = fixture{testenv.Name("http-go122"), testenv.Toolchain(testenv.Go122)}
 )
 

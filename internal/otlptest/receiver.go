@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,15 +37,36 @@ type Receiver struct {
 	changed chan struct{} // closed and replaced whenever spans grows
 }
 
-// Start starts a receiver on loopback ports chosen by the kernel. It is
-// stopped when the test and its subtests finish.
-func Start(t testing.TB) *Receiver {
+// Option changes where a receiver listens.
+type Option func(*options)
+
+type options struct{ httpAddr, grpcAddr string }
+
+// HTTPAddr makes the HTTP receiver listen on addr ("127.0.0.1:4318", the
+// OTLP default) instead of a port the kernel chooses.
+func HTTPAddr(addr string) Option { return func(o *options) { o.httpAddr = addr } }
+
+// GRPCAddr makes the gRPC receiver listen on addr ("127.0.0.1:4317").
+func GRPCAddr(addr string) Option { return func(o *options) { o.grpcAddr = addr } }
+
+// fixedPortWait is how long Start waits for a fixed port that is in use:
+// the tests of another package may hold it for a moment.
+const fixedPortWait = time.Minute
+
+// Start starts a receiver on loopback ports chosen by the kernel, or the
+// ones the options name. It is stopped when the test and its subtests
+// finish.
+func Start(t testing.TB, opts ...Option) *Receiver {
 	t.Helper()
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	o := options{httpAddr: "127.0.0.1:0", grpcAddr: "127.0.0.1:0"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	hl, err := listen(o.httpAddr)
 	if err != nil {
 		t.Fatalf("otlptest: listening for HTTP: %v", err)
 	}
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	gl, err := listen(o.grpcAddr)
 	if err != nil {
 		hl.Close()
 		t.Fatalf("otlptest: listening for gRPC: %v", err)
@@ -65,6 +87,18 @@ func Start(t testing.TB) *Receiver {
 	go r.grpcSrv.Serve(gl)
 	t.Cleanup(r.stop)
 	return r
+}
+
+// listen listens on addr; a fixed port in use is retried for a while.
+func listen(addr string) (net.Listener, error) {
+	deadline := time.Now().Add(fixedPortWait)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err == nil || strings.HasSuffix(addr, ":0") || time.Now().After(deadline) || !errors.Is(err, syscall.EADDRINUSE) {
+			return l, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Endpoint is the base URL of the HTTP receiver, "http://127.0.0.1:PORT",

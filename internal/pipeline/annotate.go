@@ -9,12 +9,23 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Annotator reads a record that changes a span still in progress instead of
-// being a span itself (an attribute the app set on an eBPF span, say): it
-// returns that span's ID and the change, which the pipeline applies when
-// the span is decoded. raw is reused after the call: copy what the change
-// keeps.
-type Annotator func(raw []byte) (trace.SpanID, func(*tracetest.SpanStub), error)
+// Annotator reads a record that changes spans still in progress instead of
+// being a span itself: an attribute the app set on an eBPF span (Span
+// set: that span), or the tracestate a trace came in with (Trace set:
+// every span of that trace decoded after it). The pipeline applies the
+// change when such a span is decoded. raw is reused after the call: copy
+// what the change keeps.
+type Annotator func(raw []byte) (Annotation, error)
+
+// Annotation is what an Annotator read.
+type Annotation struct {
+	Span   trace.SpanID  // the span changed, or
+	Trace  trace.TraceID // every span of this trace
+	Change func(*tracetest.SpanStub)
+}
+
+// maxTraceChanges bounds the traces with a trace-wide change kept.
+const maxTraceChanges = 4096
 
 // Bounds of the changes waiting for their span.
 const (
@@ -87,10 +98,45 @@ func (p *Pipeline) RegisterAnnotator(kind uint32, a Annotator) {
 	p.handlers[kind] = handler{annotate: a}
 }
 
+// traceChanges keeps the trace-wide changes of the newest traces.
+type traceChanges struct {
+	mu    sync.Mutex
+	byID  map[trace.TraceID]func(*tracetest.SpanStub)
+	order []trace.TraceID
+}
+
+func (c *traceChanges) add(id trace.TraceID, change func(*tracetest.SpanStub)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil {
+		c.byID = map[trace.TraceID]func(*tracetest.SpanStub){}
+	}
+	if _, ok := c.byID[id]; !ok {
+		if len(c.order) >= maxTraceChanges {
+			delete(c.byID, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.order = append(c.order, id)
+	}
+	c.byID[id] = change
+}
+
+func (c *traceChanges) get(id trace.TraceID) func(*tracetest.SpanStub) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byID[id]
+}
+
 // handleAnnotation keeps the change of one annotation record.
 func (p *Pipeline) handleAnnotation(a Annotator, raw []byte, kind uint32) {
-	id, change, err := safeAnnotate(a, raw)
-	if err == nil && !id.IsValid() {
+	an, err := safeAnnotate(a, raw)
+	if err == nil && an.Trace.IsValid() && an.Change != nil {
+		p.c.annotations.Add(1)
+		p.traceChanges.add(an.Trace, an.Change)
+		return
+	}
+	id, change := an.Span, an.Change
+	if err == nil && (!id.IsValid() || change == nil) {
 		err = ErrInvalidSpanContext
 	}
 	if err != nil {
@@ -106,7 +152,7 @@ func (p *Pipeline) handleAnnotation(a Annotator, raw []byte, kind uint32) {
 }
 
 // safeAnnotate runs a, turning a panic into an error.
-func safeAnnotate(a Annotator, raw []byte) (id trace.SpanID, change func(*tracetest.SpanStub), err error) {
+func safeAnnotate(a Annotator, raw []byte) (an Annotation, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errDecoderPanic, r)
@@ -118,7 +164,11 @@ func safeAnnotate(a Annotator, raw []byte) (id trace.SpanID, change func(*tracet
 // applyChanges applies the pending changes of s's span, each guarded
 // against panics.
 func (p *Pipeline) applyChanges(s *tracetest.SpanStub) {
-	for _, change := range p.changes.take(s.SpanContext.SpanID()) {
+	changes := p.changes.take(s.SpanContext.SpanID())
+	if c := p.traceChanges.get(s.SpanContext.TraceID()); c != nil {
+		changes = append([]func(*tracetest.SpanStub){c}, changes...)
+	}
+	for _, change := range changes {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {

@@ -25,14 +25,14 @@ const (
 // then the value of attribute "note" (0: a garbage record).
 func note(id, v byte) []byte { return []byte{kindNote, 0, 0, 0, id, v} }
 
-func annotator(raw []byte) (trace.SpanID, func(*tracetest.SpanStub), error) {
+func annotator(raw []byte) (pipeline.Annotation, error) {
 	if len(raw) < 6 || raw[5] == 0 {
-		return trace.SpanID{}, nil, errors.New("bad note")
+		return pipeline.Annotation{}, errors.New("bad note")
 	}
 	v := int(raw[5])
-	return trace.SpanID{7: raw[4]}, func(s *tracetest.SpanStub) {
+	return pipeline.Annotation{Span: trace.SpanID{7: raw[4]}, Change: func(s *tracetest.SpanStub) {
 		s.Attributes = append(s.Attributes, attribute.Int("note", v))
-	}, nil
+	}}, nil
 }
 
 // TestAnnotations: changes recorded before their span arrive on it, in
@@ -70,9 +70,9 @@ func TestAnnotations(t *testing.T) {
 // oldest first, and counted.
 func TestAnnotationsBounded(t *testing.T) {
 	p := newPipeline(t, tracetest.NewInMemoryExporter(), 0, logr.Discard())
-	p.RegisterAnnotator(kindNote, func(raw []byte) (trace.SpanID, func(*tracetest.SpanStub), error) {
+	p.RegisterAnnotator(kindNote, func(raw []byte) (pipeline.Annotation, error) {
 		id := trace.SpanID{0: raw[4], 1: raw[5], 7: 1}
-		return id, func(*tracetest.SpanStub) {}, nil
+		return pipeline.Annotation{Span: id, Change: func(*tracetest.SpanStub) {}}, nil
 	})
 	const n = 5000
 	for i := range n {
@@ -126,4 +126,38 @@ func (e *keepExporter) spans() []sdktrace.ReadOnlySpan {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]sdktrace.ReadOnlySpan(nil), e.kept...)
+}
+
+// TestTraceAnnotation: a trace-wide change applies to every span of its
+// trace decoded after it, and to no other.
+func TestTraceAnnotation(t *testing.T) {
+	exp := &keepExporter{}
+	p := newPipeline(t, exp, 0, logr.Discard())
+	p.RegisterAnnotator(kindNote, func(raw []byte) (pipeline.Annotation, error) {
+		return pipeline.Annotation{Trace: trace.TraceID{15: raw[4]}, Change: func(s *tracetest.SpanStub) {
+			s.Attributes = append(s.Attributes, attribute.Bool("traced", true))
+		}}, nil
+	})
+	p.Handle([]byte{kindNote, 0, 0, 0, 1})
+	p.Handle(event(t, 1)) // trace 1
+	p.Handle(event(t, 2)) // trace 2
+	shutdown(t, p)
+	for _, s := range exp.spans() {
+		_, marked := attrOf(s.Attributes(), "traced")
+		if want := s.SpanContext().TraceID()[15] == 1; marked != want {
+			t.Errorf("trace %s: marked %v, want %v", s.SpanContext().TraceID(), marked, want)
+		}
+	}
+	if s := p.Stats(); s.Annotations != 1 || s.Spans != 2 {
+		t.Errorf("Stats %+v", s)
+	}
+}
+
+func attrOf(kvs []attribute.KeyValue, k string) (attribute.Value, bool) {
+	for _, kv := range kvs {
+		if string(kv.Key) == k {
+			return kv.Value, true
+		}
+	}
+	return attribute.Value{}, false
 }

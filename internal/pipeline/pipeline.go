@@ -17,13 +17,16 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Defaults and fixed settings of the batch span processor.
+// Defaults and fixed settings of the batching.
 const (
 	DefaultQueueSize = 8192
-	batchSize        = 512
-	batchTimeout     = time.Second
-	exportTimeout    = 30 * time.Second
-	logFirst         = 5 // problems of each sort logged before going quiet
+	// DefaultLossReportInterval is how often a summary of lost spans is
+	// logged while losses go on.
+	DefaultLossReportInterval = time.Minute
+	batchSize                 = 512
+	batchTimeout              = time.Second
+	exportTimeout             = 30 * time.Second
+	logFirst                  = 5 // problems of each sort logged one by one before the summaries
 )
 
 var (
@@ -34,6 +37,9 @@ var (
 	// ErrInvalidSpanContext reports a decoded span with a zero trace or
 	// span ID.
 	ErrInvalidSpanContext = errors.New("invalid span context")
+	// ErrShutdownTimeout is matched by the *UnsentError of a Shutdown
+	// whose context ended before every span was exported.
+	ErrShutdownTimeout = errors.New("span export unfinished at shutdown")
 
 	errDecoderPanic = errors.New("decoder panicked")
 )
@@ -46,12 +52,44 @@ var (
 // one (a manual span's own scope).
 type Decoder func(raw []byte, clk *Clock) (tracetest.SpanStub, error)
 
+// UnsentError is Shutdown's error when its context ended first: Spans
+// spans were still waiting or in export, and are counted as dropped.
+type UnsentError struct {
+	Spans uint64
+	Err   error // the context's error
+}
+
+func (e *UnsentError) Error() string {
+	return fmt.Sprintf("%v: %s not sent (%v)", ErrShutdownTimeout, Count(e.Spans, "span"), e.Err)
+}
+
+// Count writes n and noun, plural unless n is 1: "1 span", "3 spans".
+func Count(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Is matches ErrShutdownTimeout.
+func (e *UnsentError) Is(target error) bool { return target == ErrShutdownTimeout }
+
+// Unwrap returns the context's error.
+func (e *UnsentError) Unwrap() error { return e.Err }
+
 // Config configures a Pipeline.
 type Config struct {
 	Exporter  sdktrace.SpanExporter // required
 	Resource  *resource.Resource    // nil means resource.Default()
 	Logger    logr.Logger           // zero means discard
 	QueueSize int                   // spans buffered before drops; <= 0 means DefaultQueueSize
+	// LossReportInterval is how often, while spans are being lost, a
+	// summary of the losses is logged; <= 0 means
+	// DefaultLossReportInterval.
+	LossReportInterval time.Duration
+	// BatchTimeout is how long a span waits for its batch to fill before
+	// the batch is exported anyway; <= 0 means one second.
+	BatchTimeout time.Duration
 }
 
 // handler is a registered Decoder with the scope of its spans, or an
@@ -64,24 +102,30 @@ type handler struct {
 
 // Pipeline decodes ring buffer records into spans and exports them in
 // batches. Its memory is bounded: at most QueueSize spans wait for or are
-// in export; beyond that spans are dropped and counted.
+// in export; beyond that spans are dropped and counted. While spans are
+// lost, a summary is logged every LossReportInterval.
 type Pipeline struct {
 	log       logr.Logger
 	res       *resource.Resource
 	clock     *Clock
-	bsp       sdktrace.SpanProcessor
+	batch     *batcher
 	queueSize int64
+	losses    lossReporter
+	stopLoss  chan struct{} // closed by Shutdown: ends the loss reports
+	lossDone  chan struct{} // closed when they ended
 
 	mu       sync.RWMutex // guards handlers and closed
 	handlers map[uint32]handler
 	closed   bool
 
-	queued  atomic.Int64 // spans handed to bsp whose export has not returned
-	c       counters
-	changes pending // annotations waiting for their span
+	queued       atomic.Int64 // spans handed to bsp whose export has not returned
+	c            counters
+	changes      pending      // annotations waiting for their span
+	traceChanges traceChanges // trace-wide annotations (tracestate)
 
-	exportMu sync.Mutex // orders export accounting against the final Stats
-	final    *Stats     // set once by Shutdown; guarded by exportMu
+	exportMu      sync.Mutex // orders export accounting against the final Stats
+	final         *Stats     // set once by Shutdown; guarded by exportMu
+	lastExportErr error      // the latest export error; guarded by exportMu
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -101,6 +145,12 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
 	}
+	if cfg.LossReportInterval <= 0 {
+		cfg.LossReportInterval = DefaultLossReportInterval
+	}
+	if cfg.BatchTimeout <= 0 {
+		cfg.BatchTimeout = batchTimeout
+	}
 	p := &Pipeline{
 		log:          cfg.Logger,
 		res:          cfg.Resource,
@@ -112,15 +162,12 @@ func New(cfg Config) (*Pipeline, error) {
 		logDrop:      limiter{max: 1},
 		logTruncated: limiter{max: 1},
 		logExport:    distinct{max: maxExportErrors},
+		losses:       lossReporter{interval: cfg.LossReportInterval},
+		stopLoss:     make(chan struct{}),
+		lossDone:     make(chan struct{}),
 	}
-	// The processor's own queue never fills: submit admits at most
-	// QueueSize spans until their export returns.
-	p.bsp = sdktrace.NewBatchSpanProcessor(&gatedExporter{next: cfg.Exporter, p: p},
-		sdktrace.WithMaxQueueSize(cfg.QueueSize),
-		sdktrace.WithMaxExportBatchSize(min(batchSize, cfg.QueueSize)),
-		sdktrace.WithBatchTimeout(batchTimeout),
-		sdktrace.WithExportTimeout(exportTimeout),
-	)
+	p.batch = newBatcher(cfg.Exporter, min(batchSize, cfg.QueueSize), cfg.BatchTimeout, exportTimeout, p.exported)
+	go p.reportLosses()
 	return p, nil
 }
 
@@ -189,7 +236,7 @@ func (p *Pipeline) Handle(raw []byte) {
 		p.logProblem(&p.logDrop, nil, "export queue full or closed: dropping spans", "queueSize", p.queueSize)
 		return
 	}
-	p.bsp.OnEnd(stub.Snapshot())
+	p.batch.add(stub.Snapshot())
 }
 
 // safeDecode runs d, turning a panic into an error: a decoder bug must not
@@ -227,12 +274,13 @@ func (p *Pipeline) exported(n int, err error) {
 	}
 	if err != nil {
 		p.c.exportErrors.Add(uint64(n))
+		p.lastExportErr = err
 		if ok, last := p.logExport.allow(err.Error()); ok {
 			kv := []any{"count", n}
 			if last {
-				kv = append(kv, "note", "further export errors are counted, not logged")
+				kv = append(kv, "note", "further export errors are counted and summarized every "+p.losses.interval.String())
 			} else {
-				kv = append(kv, "note", "this error is logged once; Stats counts every failed span")
+				kv = append(kv, "note", "this error is logged once; losses are summarized every "+p.losses.interval.String()+" while they go on")
 			}
 			p.log.Error(err, "exporting spans", kv...)
 		}
@@ -249,7 +297,7 @@ func (p *Pipeline) logProblem(l *limiter, err error, msg string, kv ...any) {
 		return
 	}
 	if last {
-		kv = append(kv, "note", "further occurrences are counted, not logged")
+		kv = append(kv, "note", "further occurrences are counted and summarized every "+p.losses.interval.String())
 	}
 	if err != nil {
 		p.log.Error(err, msg, kv...)
@@ -275,29 +323,91 @@ func (p *Pipeline) Stats() Stats {
 }
 
 // Shutdown stops accepting spans, exports what is queued, shuts the
-// exporter down and logs the final Stats once. Spans still queued when ctx
-// ends are counted as dropped. Later calls return the first call's error.
+// exporter down and logs the final Stats once. When ctx ends first, the
+// export in progress is cancelled, the spans still queued or in export are
+// counted as dropped and the error is an *UnsentError (matching
+// ErrShutdownTimeout and ctx's error). Later calls return the first call's
+// error.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.shutdownOnce.Do(func() {
 		p.mu.Lock()
 		p.closed = true
 		p.mu.Unlock()
+		close(p.stopLoss)
+		<-p.lossDone
 
-		if err := p.bsp.Shutdown(ctx); err != nil {
-			p.shutdownErr = fmt.Errorf("shutting down span export: %w", err)
+		p.batch.stop(ctx)
+		select {
+		case <-p.batch.finished:
+			if err := p.batch.shutErr; err != nil {
+				p.shutdownErr = fmt.Errorf("shutting down the span exporter: %w", err)
+			}
+		case <-ctx.Done():
+			p.batch.abandon()
 		}
 
 		p.exportMu.Lock()
 		s := p.c.load()
-		s.Dropped += uint64(max(p.queued.Load(), 0))
+		unsent := uint64(max(p.queued.Load(), 0))
+		s.Dropped += unsent
 		p.final = &s
 		p.exportMu.Unlock()
+		if unsent > 0 {
+			p.shutdownErr = &UnsentError{Spans: unsent, Err: context.Cause(ctx)}
+		}
 
 		if s.lossy() {
-			p.log.Info("span pipeline stopped with losses", s.keysAndValues()...)
+			p.log.Info("span pipeline stopped with losses", append(s.keysAndValues(), "notSent", unsent)...)
 		} else {
 			p.log.V(1).Info("span pipeline stopped", s.keysAndValues()...)
 		}
 	})
 	return p.shutdownErr
+}
+
+// lossReporter remembers what the last loss summary saw.
+type lossReporter struct {
+	interval time.Duration
+	prev     Stats
+	reported bool // the last interval had losses
+}
+
+// reportLosses logs, every interval until Shutdown, how many spans and
+// events were lost in it, when any were; and once that losses stopped.
+func (p *Pipeline) reportLosses() {
+	defer close(p.lossDone)
+	t := time.NewTicker(p.losses.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stopLoss:
+			return
+		case <-t.C:
+			p.summarizeLosses()
+		}
+	}
+}
+
+func (p *Pipeline) summarizeLosses() {
+	p.exportMu.Lock()
+	s, lastErr := p.c.load(), p.lastExportErr
+	p.exportMu.Unlock()
+	l := &p.losses
+	d := s.since(l.prev)
+	l.prev = s
+	every := l.interval.String()
+	switch {
+	case d.lossy():
+		kv := append([]any{"interval", every}, d.lossKeysAndValues()...)
+		kv = append(kv, "exported", d.Exported, "totalLost", s.lost())
+		if d.ExportErrors > 0 && lastErr != nil {
+			p.log.Error(lastErr, "losing spans: summary of the last "+every, kv...)
+		} else {
+			p.log.Info("losing spans: summary of the last "+every, kv...)
+		}
+		l.reported = true
+	case l.reported:
+		p.log.Info("no span lost in the last "+every, "exported", d.Exported, "totalLost", s.lost())
+		l.reported = false
+	}
 }

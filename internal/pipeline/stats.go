@@ -63,6 +63,45 @@ func (s Stats) keysAndValues() []any {
 	}
 }
 
+// since returns the counts of s added after prev.
+func (s Stats) since(prev Stats) Stats {
+	return Stats{
+		Events:          s.Events - prev.Events,
+		Spans:           s.Spans - prev.Spans,
+		DecodeErrors:    s.DecodeErrors - prev.DecodeErrors,
+		UnknownKinds:    s.UnknownKinds - prev.UnknownKinds,
+		Dropped:         s.Dropped - prev.Dropped,
+		KernelDrops:     s.KernelDrops - prev.KernelDrops,
+		Exported:        s.Exported - prev.Exported,
+		ExportErrors:    s.ExportErrors - prev.ExportErrors,
+		Annotations:     s.Annotations - prev.Annotations,
+		AnnotationsLost: s.AnnotationsLost - prev.AnnotationsLost,
+		Truncated:       s.Truncated - prev.Truncated,
+	}
+}
+
+// lost is the number of events and spans lost, every kind of loss.
+func (s Stats) lost() uint64 {
+	return s.Dropped + s.KernelDrops + s.AnnotationsLost + s.ExportErrors + s.DecodeErrors + s.UnknownKinds
+}
+
+// lossKeysAndValues renders the loss counts of s that are not zero.
+func (s Stats) lossKeysAndValues() []any {
+	var kv []any
+	for _, c := range []struct {
+		key string
+		n   uint64
+	}{
+		{"exportErrors", s.ExportErrors}, {"dropped", s.Dropped}, {"kernelDrops", s.KernelDrops},
+		{"decodeErrors", s.DecodeErrors}, {"unknownKinds", s.UnknownKinds}, {"annotationsLost", s.AnnotationsLost},
+	} {
+		if c.n > 0 {
+			kv = append(kv, c.key, c.n)
+		}
+	}
+	return kv
+}
+
 // lossy reports whether any event or span was lost.
 func (s Stats) lossy() bool {
 	return s.Dropped > 0 || s.KernelDrops > 0 || s.AnnotationsLost > 0 || s.ExportErrors > 0 || s.DecodeErrors > 0 || s.UnknownKinds > 0

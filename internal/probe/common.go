@@ -85,6 +85,11 @@ func commonVars(t *Target, offs offsets.Table, spanTypes []SpanType) ([]Var, err
 		}
 	}
 	vars = append(vars, Var{"ctx_span_types", tabs})
+	sampler := DefaultSampler
+	if t.Sampler != nil {
+		sampler = *t.Sampler
+	}
+	vars = append(vars, sampler.vars()...)
 	if off, ok := offs[fieldValueCtx]; ok {
 		vars = append(vars, Var{"value_ctx_val_off", off})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/sonde-go/auto/internal/binary"
 	"github.com/sonde-go/auto/internal/bpf"
 	"github.com/sonde-go/auto/internal/offsets"
 	"github.com/sonde-go/auto/internal/pipeline"
@@ -151,25 +152,26 @@ type probeVars struct{ common, own []Var }
 
 // vars computes the variables of p for the target.
 func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
-	for _, h := range p.Hooks() {
-		if _, err := m.t.Bin.Func(h.Symbol); err != nil && !h.Optional {
-			return nil, probeVars{}, fmt.Errorf("function %s: %w", h.Symbol, err)
-		}
+	if err := m.checkHooks(p); err != nil {
+		return nil, probeVars{}, err
 	}
 	required, optional := p.Fields()
 	offs := offsets.Table{}
 	if m.t.DWARF == nil {
-		return nil, probeVars{}, fmt.Errorf("struct offsets: no DWARF in the binary (built with -ldflags=-w?): %w",
-			&offsets.MissingError{Fields: required})
-	}
-	all := append(append(append([]offsets.Field{}, commonFields...), required...), optional...)
-	found, err := offsets.FromDWARF(m.t.DWARF, all)
-	var miss *offsets.MissingError
-	if err != nil && !errors.As(err, &miss) {
-		return nil, probeVars{}, fmt.Errorf("reading struct offsets: %w", err)
-	}
-	for k, v := range found {
-		offs[k] = v
+		if len(required) > 0 {
+			return nil, probeVars{}, fmt.Errorf("struct offsets: %s: %w", m.t.NoDWARFReason(), &offsets.MissingError{Fields: required})
+		}
+		// The probe's Vars says which of its optional fields it needs.
+	} else {
+		all := append(append(append([]offsets.Field{}, commonFields...), required...), optional...)
+		found, err := offsets.FromDWARF(m.t.DWARF, all)
+		var miss *offsets.MissingError
+		if err != nil && !errors.As(err, &miss) {
+			return nil, probeVars{}, fmt.Errorf("reading struct offsets: %w", err)
+		}
+		for k, v := range found {
+			offs[k] = v
+		}
 	}
 	var missing []offsets.Field
 	for _, f := range required {
@@ -180,19 +182,85 @@ func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 	if len(missing) > 0 {
 		return nil, probeVars{}, fmt.Errorf("struct offsets: %w", &offsets.MissingError{Fields: missing})
 	}
-	common, err := commonVars(m.t, offs, m.spanTypes)
-	if err != nil {
-		return nil, probeVars{}, err
-	}
+	// The probe's own variables first: it is the one to tell that its
+	// library is not linked or that it is off.
 	own, err := p.Vars(m.t, offs)
 	if err != nil {
-		return nil, probeVars{}, err
+		return nil, probeVars{}, m.offsetsError(err)
+	}
+	common, err := commonVars(m.t, offs, m.spanTypes)
+	if err != nil {
+		return nil, probeVars{}, m.offsetsError(err)
 	}
 	spec, err := m.spec(p)
 	if err != nil {
 		return nil, probeVars{}, fmt.Errorf("loading BPF spec: %w", err)
 	}
 	return spec, probeVars{common: common, own: own}, nil
+}
+
+// checkHooks checks that the functions p hooks are in the binary. None of
+// them there, or not the first required one (the function the probe is
+// about: the others serve it), means the library or that part of it is not
+// linked (ErrNotLinked); another required one missing is a real failure.
+func (m *Manager) checkHooks(p Probe) error {
+	hooks := p.Hooks()
+	found := 0
+	var missing []error // of the required hooks, in order; nil when found
+	first := -1         // index in missing of the first required hook
+	for _, h := range hooks {
+		_, err := m.t.Bin.Func(h.Symbol)
+		switch {
+		case err == nil:
+			found++
+		case !errors.Is(err, binary.ErrNoFunc):
+			return err
+		}
+		if !h.Optional {
+			if first < 0 {
+				first = len(missing)
+			}
+			missing = append(missing, err)
+		}
+	}
+	switch {
+	case len(hooks) == 1 && found == 0:
+		return fmt.Errorf("%s not in the binary: %w", hooks[0].Symbol, ErrNotLinked)
+	case len(hooks) > 1 && found == 0:
+		return fmt.Errorf("none of its %d functions (%s, ...) in the binary: %w", len(hooks), hooks[0].Symbol, ErrNotLinked)
+	case first >= 0 && missing[first] != nil:
+		return fmt.Errorf("%s not in the binary: %w", requiredHook(hooks).Symbol, ErrNotLinked)
+	}
+	for _, err := range missing {
+		if err != nil {
+			return err // names the function
+		}
+	}
+	return nil
+}
+
+// requiredHook returns the first hook that is not optional.
+func requiredHook(hooks []Hook) Hook {
+	for _, h := range hooks {
+		if !h.Optional {
+			return h
+		}
+	}
+	return Hook{}
+}
+
+// offsetsError says, for an error of a probe without DWARF, that DWARF is
+// what is missing. Not linked and off are not about offsets.
+func (m *Manager) offsetsError(err error) error {
+	if m.t.DWARF != nil || errors.Is(err, ErrNotLinked) || errors.Is(err, ErrDisabled) {
+		return err
+	}
+	var miss *offsets.MissingError
+	if errors.As(err, &miss) {
+		// Not a version problem: the offsets could not be looked up.
+		return fmt.Errorf("struct offsets: %s: %w", m.t.NoDWARFReason(), miss)
+	}
+	return err
 }
 
 // spec returns the probe's spec for this kernel: its write variant where

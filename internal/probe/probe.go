@@ -20,7 +20,10 @@ var ErrUnsupportedVersion = errors.New("unsupported library version")
 var ErrDisabled = errors.New("off by setting")
 
 // Hook attaches one program to a function's entry and another to every
-// return instruction of it. Either program name may be empty.
+// return instruction of it. Either program name may be empty. A probe's
+// first required hook is the function it is about: when the target lacks
+// it (or every hook), the probe does not apply (ErrNotLinked); another
+// required hook missing is a failure.
 type Hook struct {
 	Symbol string // as Go's symbol table spells it
 	Entry  string // program name for the entry

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"debug/dwarf"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,16 +16,21 @@ import (
 
 // Target is what probes see of the process being instrumented.
 type Target struct {
-	PID    int
-	Exe    string // path used to attach: /proc/PID/exe
-	Bin    *binary.File
-	DWARF  *dwarf.Data // nil when the binary has no DWARF
-	Bias   uint64      // runtime address minus link-time address (PIE)
-	Facts  *kernel.Facts
-	Logger logr.Logger
+	PID   int
+	Exe   string // path used to attach: /proc/PID/exe
+	Bin   *binary.File
+	DWARF *dwarf.Data // nil when the binary has no DWARF
+	// DWARFErr says why DWARF is nil: it wraps binary.ErrNoDWARF when the
+	// binary has none, and is the read error when it is unreadable.
+	DWARFErr error
+	Bias     uint64 // runtime address minus link-time address (PIE)
+	Facts    *kernel.Facts
+	Logger   logr.Logger
 	// Settings holds the value of every setting the probes declare (see
 	// Configurable), defaults included.
 	Settings Settings
+	// Sampler is the sampling applied in BPF; nil means DefaultSampler.
+	Sampler *Sampler
 
 	syms  map[string]uint64 // symbol table, read on first use
 	itabs map[uint64]string // runtime itab address -> concrete type
@@ -42,9 +48,7 @@ func NewTarget(pid int, log logr.Logger) (*Target, error) {
 		return nil, fmt.Errorf("opening executable of pid %d: %w", pid, err)
 	}
 	t := &Target{PID: pid, Exe: exe, Bin: bin, Facts: kernel.Detect(), Logger: log}
-	if d, err := bin.DWARF(); err == nil {
-		t.DWARF = d
-	}
+	t.DWARF, t.DWARFErr = bin.DWARF()
 	if bin.PIE() {
 		bias, err := process.LoadBias(pid, exe)
 		if err != nil {
@@ -54,6 +58,14 @@ func NewTarget(pid int, log logr.Logger) (*Target, error) {
 		t.Bias = bias
 	}
 	return t, nil
+}
+
+// NoDWARFReason says why the target has no DWARF, for messages.
+func (t *Target) NoDWARFReason() string {
+	if t.DWARFErr != nil && !errors.Is(t.DWARFErr, binary.ErrNoDWARF) {
+		return fmt.Sprintf("DWARF unreadable (%v)", t.DWARFErr)
+	}
+	return "no DWARF in the binary (built with -ldflags=-w?)"
 }
 
 // Close releases the opened binary.

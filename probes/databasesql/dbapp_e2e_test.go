@@ -3,6 +3,7 @@ package databasesql_test
 import (
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func TestDBAppSpans(t *testing.T) {
 			// each with its own settings.
 			t.Run("parse+include", app.parseAndInclude)
 			t.Run("defaults", app.defaults)
+			t.Run("off", app.off)
 			t.Run("raw", app.raw)
 		})
 	}
@@ -62,7 +64,8 @@ type dbApp struct {
 	pid  int
 }
 
-// instrument attaches Sonde with the switches in env (unset ones off).
+// instrument attaches Sonde with the switches in env (unset ones at their
+// defaults: statement masked, spans named "{operation} {table}").
 func (a dbApp) instrument(t *testing.T, env map[string]string) (*otlptest.Receiver, *auto.Instrumentation) {
 	for _, k := range []string{envInclude, envRaw, envParse} {
 		t.Setenv(k, env[k])
@@ -76,8 +79,12 @@ func (a dbApp) common() map[string]any {
 	want := map[string]any{"db.system.name": a.db.name}
 	if a.db.name == "postgresql" {
 		u, _ := url.Parse(a.dsn)
+		port := int64(5432) // lib/pq's default
+		if p, err := strconv.ParseInt(u.Port(), 10, 64); err == nil {
+			port = p
+		}
 		want["server.address"] = u.Hostname()
-		want["server.port"] = int64(5432)
+		want["server.port"] = port
 		want["db.namespace"] = strings.TrimPrefix(u.Path, "/")
 	} else {
 		want["server.address"] = nil
@@ -181,14 +188,17 @@ func (a dbApp) defaults(t *testing.T) {
 	for p, n := range map[string]int{"GET /exec": 1, "GET /prepared": 1, "GET /tx": 3, "GET /conn": 1} {
 		tr.children(t, p, n)
 	}
+	// By default: the statement with its literals masked, and the span
+	// named by what it parses to.
 	s := tr.children(t, "GET /query-ctx", 1)[0]
 	want := a.common()
-	for _, k := range []string{"db.query.text", "db.operation.name", "db.collection.name", "sonde.db.query.truncated"} {
-		want[k] = nil
-	}
+	want["db.query.text"] = "SELECT id, name FROM items WHERE id = $1 AND name <> ?"
+	want["db.operation.name"] = "SELECT"
+	want["db.collection.name"] = "items"
+	want["sonde.db.query.truncated"] = nil
 	checkAttrs(t, s, want)
-	if s.Name != a.db.name {
-		t.Errorf("name %q, want %q (no operation known without parsing)", s.Name, a.db.name)
+	if s.Name != "SELECT items" {
+		t.Errorf("name %q, want %q", s.Name, "SELECT items")
 	}
 
 	switch {
@@ -203,6 +213,23 @@ func (a dbApp) defaults(t *testing.T) {
 	}
 }
 
+// off: with both switches off, no statement and spans named by the
+// database system.
+func (a dbApp) off(t *testing.T) {
+	rcv, _ := a.instrument(t, map[string]string{envInclude: "false", envParse: "false"})
+	get(t, "GET", a.base+"/query-ctx", nil)
+	tr := treesOf(rcv.WaitSpans(t, 2, 20*time.Second))
+	s := tr.children(t, "GET /query-ctx", 1)[0]
+	want := a.common()
+	for _, k := range []string{"db.query.text", "db.operation.name", "db.collection.name", "sonde.db.query.truncated"} {
+		want[k] = nil
+	}
+	checkAttrs(t, s, want)
+	if s.Name != a.db.name {
+		t.Errorf("name %q, want %q (no operation known without parsing)", s.Name, a.db.name)
+	}
+}
+
 func (a dbApp) raw(t *testing.T) {
 	rcv, _ := a.instrument(t, map[string]string{envInclude: "true", envRaw: "true"})
 	get(t, "GET", a.base+"/query-ctx", nil)
@@ -212,10 +239,10 @@ func (a dbApp) raw(t *testing.T) {
 	q := tr.children(t, "GET /query-ctx", 1)[0]
 	want := a.common()
 	want["db.query.text"] = "SELECT id, name FROM items WHERE id = $1 AND name <> 'secret'"
-	want["db.operation.name"] = nil
+	want["db.operation.name"] = "SELECT" // parsing is on by default
 	checkAttrs(t, q, want)
-	if q.Name != a.db.name {
-		t.Errorf("name %q, want %q", q.Name, a.db.name)
+	if q.Name != "SELECT items" {
+		t.Errorf("name %q, want %q", q.Name, "SELECT items")
 	}
 
 	long := tr.children(t, "GET /long", 1)[0]

@@ -77,7 +77,7 @@ func checkFake(t *testing.T, path string, s otlptest.Span, name string) {
 
 func checkFakeError(t *testing.T, e otlptest.Span) {
 	t.Helper()
-	if e.StatusCode != ptrace.StatusCodeError || e.Str("error.type") != "*main.fakeError" || e.Attrs["db.response.status_code"] != nil {
+	if e.StatusCode != ptrace.StatusCodeError || e.Str("error.type") != "main.fakeError" || e.Attrs["db.response.status_code"] != nil {
 		t.Errorf("/error: status %v, error.type %q, db.response.status_code %v", e.StatusCode, e.Str("error.type"), e.Attrs["db.response.status_code"])
 	}
 }

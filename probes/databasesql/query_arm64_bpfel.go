@@ -81,6 +81,8 @@ type querySpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -116,6 +118,9 @@ const (
 	queryVarItabTimerCtx         = "itab_timer_ctx"
 	queryVarItabValueCtx         = "itab_value_ctx"
 	queryVarItabWithoutCancelCtx = "itab_without_cancel_ctx"
+	queryVarSamplerParentBased   = "sampler_parent_based"
+	queryVarSamplerRoot          = "sampler_root"
+	queryVarSamplerThreshold     = "sampler_threshold"
 	queryVarStmtDbOff            = "stmt_db_off"
 	queryVarStmtQueryOff         = "stmt_query_off"
 	queryVarTxDbOff              = "tx_db_off"
@@ -207,6 +212,9 @@ type queryVariableSpecs struct {
 	ItabTimerCtx         *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased   *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	StmtDbOff            *ebpf.VariableSpec `ebpf:"stmt_db_off"`
 	StmtQueryOff         *ebpf.VariableSpec `ebpf:"stmt_query_off"`
 	TxDbOff              *ebpf.VariableSpec `ebpf:"tx_db_off"`
@@ -276,6 +284,9 @@ type queryVariables struct {
 	ItabTimerCtx         *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased   *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.Variable `ebpf:"sampler_threshold"`
 	StmtDbOff            *ebpf.Variable `ebpf:"stmt_db_off"`
 	StmtQueryOff         *ebpf.Variable `ebpf:"stmt_query_off"`
 	TxDbOff              *ebpf.Variable `ebpf:"tx_db_off"`

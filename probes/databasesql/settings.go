@@ -3,8 +3,10 @@ package databasesql
 import "github.com/sonde-go/auto/internal/probe"
 
 // The probe's settings: environment variables, also the names
-// auto.WithSetting takes. All are off by default: statements can hold
-// personal data.
+// auto.WithSetting takes. As the semantic conventions allow, the statement
+// is recorded by default with its literals masked (statements hold
+// personal data in their literals), and names the span; the raw text is
+// off by default.
 const (
 	EnvIncludeStatement = "OTEL_GO_AUTO_INCLUDE_DB_STATEMENT"
 	EnvStatementRaw     = "OTEL_GO_AUTO_DB_STATEMENT_RAW"
@@ -12,9 +14,9 @@ const (
 )
 
 var settings = []probe.Setting{
-	probe.BoolSetting(EnvIncludeStatement, false, "true adds db.query.text, literals replaced by ?"),
+	probe.BoolSetting(EnvIncludeStatement, true, "db.query.text on database spans, literals replaced by ? (false: no statement)"),
 	probe.BoolSetting(EnvStatementRaw, false, "true keeps the literals in db.query.text"),
-	probe.BoolSetting(EnvParseStatement, false, `true names database spans "{operation} {table}"`),
+	probe.BoolSetting(EnvParseStatement, true, `database spans named "{operation} {table}", with db.operation.name and db.collection.name (false: named by db.system.name)`),
 }
 
 // Settings implements probe.Configurable.

@@ -15,9 +15,10 @@ func TestSettings(t *testing.T) {
 	if len(decls) != 3 {
 		t.Fatalf("declared %d settings, want 3", len(decls))
 	}
-	// Off by default: statements can hold personal data.
-	if got := statementSettings(&probe.Target{Settings: probe.DefaultSettings(decls)}); got != (statementConfig{}) {
-		t.Errorf("defaults = %+v, want all off", got)
+	// By default the statement, literals masked, and the parsed name;
+	// never the raw literals (they can hold personal data).
+	if got, want := statementSettings(&probe.Target{Settings: probe.DefaultSettings(decls)}), (statementConfig{include: true, parse: true}); got != want {
+		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
 	tests := []struct {
 		set  probe.Settings

@@ -25,10 +25,11 @@ type statementInfo struct {
 	attrs []attribute.KeyValue
 }
 
-// obfuscator replaces literals (strings, dollar-quoted strings, numbers,
-// booleans) with "?". It keeps placeholders ($1, ?, :name): parameterized
-// text holds no values.
-var obfuscator = sqllexer.NewObfuscator(sqllexer.WithReplaceBoolean(true))
+// obfuscator replaces literals (strings, dollar-quoted strings, numbers)
+// with "?". It keeps the keywords TRUE, FALSE and NULL (DEFAULT FALSE,
+// IS NULL say how a statement works, not what data it holds) and
+// placeholders ($1, ?, :name): parameterized text holds no values.
+var obfuscator = sqllexer.NewObfuscator(sqllexer.WithReplaceBoolean(false), sqllexer.WithReplaceNull(false))
 
 // normalizer collects the commands and tables of a statement.
 var normalizer = sqllexer.NewNormalizer(

@@ -17,7 +17,7 @@ func attrMap(kvs []attribute.KeyValue) map[string]any {
 
 func TestDescribe(t *testing.T) {
 	const q = "SELECT id, name FROM items WHERE id = $1 AND name <> 'secret' AND n > 42 AND ok = true"
-	const obf = "SELECT id, name FROM items WHERE id = $1 AND name <> ? AND n > ? AND ok = ?"
+	const obf = "SELECT id, name FROM items WHERE id = $1 AND name <> ? AND n > ? AND ok = true"
 	for _, tc := range []struct {
 		name      string
 		cfg       statementConfig
@@ -72,6 +72,22 @@ func TestDescribe(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The keywords TRUE, FALSE and NULL are kept: they shape the statement.
+func TestObfuscateKeepsKeywords(t *testing.T) {
+	for q, want := range map[string]string{
+		"CREATE TABLE IF NOT EXISTS todos (id INTEGER PRIMARY KEY, done BOOLEAN NOT NULL DEFAULT FALSE)": "CREATE TABLE IF NOT EXISTS todos (id INTEGER PRIMARY KEY, done BOOLEAN NOT NULL DEFAULT FALSE)",
+		"UPDATE todos SET done = TRUE, note = NULL WHERE id = 7":                                         "UPDATE todos SET done = TRUE, note = NULL WHERE id = ?",
+		"SELECT id FROM todos WHERE done IS NOT NULL AND title = 'x'":                                    "SELECT id FROM todos WHERE done IS NOT NULL AND title = ?",
+	} {
+		for _, system := range []string{"postgresql", "sqlite"} {
+			text := attrMap(statementConfig{include: true}.describe(q, false, system).attrs)["db.query.text"]
+			if text != want {
+				t.Errorf("%s: %q obfuscated to %q, want %q", system, q, text, want)
+			}
+		}
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	// The fixture under testdata builds in this module, which go mod tidy
+	// does not see: this import keeps its errgroup in go.mod.
+	_ "golang.org/x/sync/errgroup"
 
 	"github.com/sonde-go/auto/internal/e2etest"
 	"github.com/sonde-go/auto/internal/e2etest/testenv"

@@ -23,6 +23,8 @@ type goroutinesSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -42,6 +44,9 @@ const (
 	goroutinesVarItabTimerCtx         = "itab_timer_ctx"
 	goroutinesVarItabValueCtx         = "itab_value_ctx"
 	goroutinesVarItabWithoutCancelCtx = "itab_without_cancel_ctx"
+	goroutinesVarSamplerParentBased   = "sampler_parent_based"
+	goroutinesVarSamplerRoot          = "sampler_root"
+	goroutinesVarSamplerThreshold     = "sampler_threshold"
 	goroutinesVarValueCtxValOff       = "value_ctx_val_off"
 )
 
@@ -112,6 +117,9 @@ type goroutinesVariableSpecs struct {
 	ItabTimerCtx         *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased   *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	ValueCtxValOff       *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
 
@@ -162,6 +170,9 @@ type goroutinesVariables struct {
 	ItabTimerCtx         *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased   *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.Variable `ebpf:"sampler_threshold"`
 	ValueCtxValOff       *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }
 

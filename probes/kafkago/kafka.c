@@ -126,17 +126,21 @@ static long send_message(u32 i, void *arg)
 	if (i >= f->n)
 		return 1;
 	u64 msg = f->msgs + (u64)i * msg_size;
+	bool has_parent = f->ev.hdr.parent_remote == 2;
+	struct span_context sc = {};
+	new_span(&sc, has_parent ? &f->ev.hdr.parent : NULL);
+	if (!sampled(&sc))
+		return 0;
 	struct kafka_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		count(COUNTER_RINGBUF_FULL);
 		return 0;
 	}
 	__builtin_memcpy(ev, &f->ev, sizeof(*ev));
-	bool has_parent = ev->hdr.parent_remote == 2;
+	ev->hdr.sc = sc;
 	ev->hdr.parent_remote = 0;
 	if (!has_parent)
 		__builtin_memset(&ev->hdr.parent, 0, sizeof(ev->hdr.parent));
-	new_span(&ev->hdr.sc, has_parent ? &ev->hdr.parent : NULL);
 	struct go_string t = {};
 	if (!bpf_probe_read_user(&t, sizeof(t), (void *)(msg + msg_topic_off)) && t.len > 0)
 		read_go_string(ev->topic, t.ptr, t.len);

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	// The fixtures under testdata build in this module, which go mod tidy
+	// does not see: this import keeps their kafka-go in go.mod.
+	_ "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 

@@ -97,6 +97,8 @@ type kafkaSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -135,6 +137,9 @@ const (
 	kafkaVarMsgSize               = "msg_size"
 	kafkaVarMsgTopicOff           = "msg_topic_off"
 	kafkaVarReaderGroupOff        = "reader_group_off"
+	kafkaVarSamplerParentBased    = "sampler_parent_based"
+	kafkaVarSamplerRoot           = "sampler_root"
+	kafkaVarSamplerThreshold      = "sampler_threshold"
 	kafkaVarUnusedKafkaEvent      = "unused_kafka_event"
 	kafkaVarValueCtxValOff        = "value_ctx_val_off"
 	kafkaVarWriterTopicOff        = "writer_topic_off"
@@ -226,6 +231,9 @@ type kafkaVariableSpecs struct {
 	MsgSize               *ebpf.VariableSpec `ebpf:"msg_size"`
 	MsgTopicOff           *ebpf.VariableSpec `ebpf:"msg_topic_off"`
 	ReaderGroupOff        *ebpf.VariableSpec `ebpf:"reader_group_off"`
+	SamplerParentBased    *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedKafkaEvent      *ebpf.VariableSpec `ebpf:"unused_kafka_event"`
 	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 	WriterTopicOff        *ebpf.VariableSpec `ebpf:"writer_topic_off"`
@@ -299,6 +307,9 @@ type kafkaVariables struct {
 	MsgSize               *ebpf.Variable `ebpf:"msg_size"`
 	MsgTopicOff           *ebpf.Variable `ebpf:"msg_topic_off"`
 	ReaderGroupOff        *ebpf.Variable `ebpf:"reader_group_off"`
+	SamplerParentBased    *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedKafkaEvent      *ebpf.Variable `ebpf:"unused_kafka_event"`
 	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
 	WriterTopicOff        *ebpf.Variable `ebpf:"writer_topic_off"`

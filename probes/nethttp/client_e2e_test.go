@@ -84,7 +84,7 @@ func TestClientSpansNest(t *testing.T) {
 		t.Errorf("ok call: %v", ok.Attrs)
 	}
 	refused := clients["http://127.0.0.1:1/refused?user=x"]
-	if refused.StatusCode != ptrace.StatusCodeError || refused.Str("error.type") != "*net.OpError" {
+	if refused.StatusCode != ptrace.StatusCodeError || refused.Str("error.type") != "net.OpError" {
 		t.Errorf("refused call: status %v error.type %q", refused.StatusCode, refused.Str("error.type"))
 	}
 	missing := clients[base+"/missing"]

@@ -75,6 +75,8 @@ type clientSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -105,6 +107,9 @@ const (
 	clientVarRespProtoMajorOff     = "resp_proto_major_off"
 	clientVarRespProtoMinorOff     = "resp_proto_minor_off"
 	clientVarRespStatusCodeOff     = "resp_status_code_off"
+	clientVarSamplerParentBased    = "sampler_parent_based"
+	clientVarSamplerRoot           = "sampler_root"
+	clientVarSamplerThreshold      = "sampler_threshold"
 	clientVarUnusedHttpClientEvent = "unused_http_client_event"
 	clientVarUrlHostOff            = "url_host_off"
 	clientVarUrlPathOff            = "url_path_off"
@@ -191,6 +196,9 @@ type clientVariableSpecs struct {
 	RespProtoMajorOff     *ebpf.VariableSpec `ebpf:"resp_proto_major_off"`
 	RespProtoMinorOff     *ebpf.VariableSpec `ebpf:"resp_proto_minor_off"`
 	RespStatusCodeOff     *ebpf.VariableSpec `ebpf:"resp_status_code_off"`
+	SamplerParentBased    *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedHttpClientEvent *ebpf.VariableSpec `ebpf:"unused_http_client_event"`
 	UrlHostOff            *ebpf.VariableSpec `ebpf:"url_host_off"`
 	UrlPathOff            *ebpf.VariableSpec `ebpf:"url_path_off"`
@@ -260,6 +268,9 @@ type clientVariables struct {
 	RespProtoMajorOff     *ebpf.Variable `ebpf:"resp_proto_major_off"`
 	RespProtoMinorOff     *ebpf.Variable `ebpf:"resp_proto_minor_off"`
 	RespStatusCodeOff     *ebpf.Variable `ebpf:"resp_status_code_off"`
+	SamplerParentBased    *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedHttpClientEvent *ebpf.Variable `ebpf:"unused_http_client_event"`
 	UrlHostOff            *ebpf.Variable `ebpf:"url_host_off"`
 	UrlPathOff            *ebpf.Variable `ebpf:"url_path_off"`

@@ -1,15 +1,22 @@
-// The http.Header values the net/http probes want (traceparent, User-Agent),
-// found in one walk of the header map (map[string][]string).
+// The http.Header values the net/http probes want (traceparent,
+// tracestate, User-Agent), found in one walk of the header map
+// (map[string][]string).
 #pragma once
 
 #include "sonde/go.h"
 
 // Header values found in one scan.
+// W3C: a tracestate of up to 512 bytes must be propagated.
+#define TRACESTATE_MAX 512
+
 struct header_values {
 	u8 traceparent[64];
 	u8 user_agent[128];
+	u8 tracestate[TRACESTATE_MAX + 1]; // one more: longer is malformed
+	u8 pad_ts[7];
 	u32 traceparent_len;
 	u32 user_agent_len;
+	u32 tracestate_len;
 	u32 slots_seen;
 	u32 pad;
 };
@@ -36,7 +43,23 @@ static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *o
 	if (bpf_probe_read_user(k, key.len == 11 ? 11 : 10, (void *)key.ptr))
 		return;
 	struct go_slice vals = {};
-	if (key.len == 11 && key_is(k, "Traceparent", 11)) {
+	if (key.len == 10 && key_is(k, "Tracestate", 10)) {
+		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
+			return;
+		// Several tracestate lines are one list; only the first is kept.
+		struct go_string v = {};
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)vals.ptr))
+			return;
+		if (v.len <= 0)
+			return;
+		out->tracestate_len = v.len > 0xffff ? 0xffff : v.len;
+		u64 n = v.len > TRACESTATE_MAX ? TRACESTATE_MAX + 1 : (u64)v.len;
+		n &= 0x3ff; // a bound the verifier sees
+		if (n == 0 || n > TRACESTATE_MAX + 1)
+			return;
+		if (bpf_probe_read_user(out->tracestate, n, (void *)v.ptr))
+			out->tracestate_len = 0;
+	} else if (key.len == 11 && key_is(k, "Traceparent", 11)) {
 		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
 			return;
 		out->traceparent_len = read_go_string_at(out->traceparent, vals.ptr);

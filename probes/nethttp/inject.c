@@ -7,7 +7,7 @@
 // (*Request).write runs on the connection's writeLoop goroutine: its entry
 // remembers the request on that goroutine. The first Header.writeSubset on
 // the same goroutine is the one for the request's own headers: its entry
-// appends "Traceparent: 00-<trace>-<span>-01\r\n" to the *bufio.Writer
+// appends "Traceparent: 00-<trace>-<span>-<flags>\r\n" to the *bufio.Writer
 // the headers are written to, just before them.
 #include "sonde/inflight.h"
 #include "header.h"
@@ -52,7 +52,8 @@ static __always_inline void format_line(struct inject_line *l,
 	put_hex(l->b + 16, sc->trace_id, 16);
 	l->b[48] = '-';
 	put_hex(l->b + 49, sc->span_id, 8);
-	__builtin_memcpy(l->b + 65, "-01\r\n", 5);
+	__builtin_memcpy(l->b + 65, "-00\r\n", 5);
+	l->b[67] = sampled(sc) ? '1' : '0'; // the decision taken
 }
 
 SEC("uprobe/Request_write")

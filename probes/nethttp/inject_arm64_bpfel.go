@@ -30,17 +30,23 @@ type injectInjectInflight struct {
 		_              structs.HostLayout
 		Traceparent    [64]uint8
 		UserAgent      [128]uint8
+		Tracestate     [513]uint8
+		PadTs          [7]uint8
 		TraceparentLen uint32
 		UserAgentLen   uint32
+		TracestateLen  uint32
 		SlotsSeen      uint32
 		Pad            uint32
 	}
+	_ [4]byte
 }
 
 type injectSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -72,6 +78,9 @@ const (
 	injectVarItabWithoutCancelCtx = "itab_without_cancel_ctx"
 	injectVarReqHeaderOff         = "req_header_off"
 	injectVarReqUrlOff            = "req_url_off"
+	injectVarSamplerParentBased   = "sampler_parent_based"
+	injectVarSamplerRoot          = "sampler_root"
+	injectVarSamplerThreshold     = "sampler_threshold"
 	injectVarSwissGroupsMaskOff   = "swiss_groups_mask_off"
 	injectVarSwissMapDirLenOff    = "swiss_map_dir_len_off"
 	injectVarSwissMapDirPtrOff    = "swiss_map_dir_ptr_off"
@@ -158,6 +167,9 @@ type injectVariableSpecs struct {
 	ItabWithoutCancelCtx *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
 	ReqHeaderOff         *ebpf.VariableSpec `ebpf:"req_header_off"`
 	ReqUrlOff            *ebpf.VariableSpec `ebpf:"req_url_off"`
+	SamplerParentBased   *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	SwissGroupsMaskOff   *ebpf.VariableSpec `ebpf:"swiss_groups_mask_off"`
 	SwissMapDirLenOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff    *ebpf.VariableSpec `ebpf:"swiss_map_dir_ptr_off"`
@@ -227,6 +239,9 @@ type injectVariables struct {
 	ItabWithoutCancelCtx *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
 	ReqHeaderOff         *ebpf.Variable `ebpf:"req_header_off"`
 	ReqUrlOff            *ebpf.Variable `ebpf:"req_url_off"`
+	SamplerParentBased   *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot          *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold     *ebpf.Variable `ebpf:"sampler_threshold"`
 	SwissGroupsMaskOff   *ebpf.Variable `ebpf:"swiss_groups_mask_off"`
 	SwissMapDirLenOff    *ebpf.Variable `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff    *ebpf.Variable `ebpf:"swiss_map_dir_ptr_off"`

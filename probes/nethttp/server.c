@@ -6,6 +6,19 @@
 #include "header.h"
 
 EVENT_KIND(http_server);
+// The incoming tracestate of a server span, emitted at its start so that
+// every span of its trace, ended before it, carries it too.
+EVENT_KIND(trace_state);
+
+struct trace_state_event {
+	struct event_header hdr; // sc: the server span
+	u32 len;                 // length in the request; > TRACESTATE_MAX: malformed
+	u32 pad;
+	u8 state[TRACESTATE_MAX + 1];
+	u8 pad2[7];
+};
+
+const struct trace_state_event *unused_trace_state_event __attribute__((unused));
 
 // Field offsets, set by the loader from the target's DWARF.
 volatile const u64 req_method_off = 0;
@@ -23,6 +36,9 @@ volatile const u64 url_path_off = 0;
 volatile const u64 response_status_off = 0;
 volatile const u64 h2_rw_rws_off = 0;
 volatile const u64 h2_rws_status_off = 0;
+// golang.org/x/net/http2's responseWriter.rws and responseWriterState.status.
+volatile const u64 xh2_rw_rws_off = 0;
+volatile const u64 xh2_rws_status_off = 0;
 // Runtime addresses of the ResponseWriter itabs of *http.response and
 // *http.http2responseWriter, to read the status code.
 volatile const u64 itab_h1_response = 0;
@@ -56,22 +72,29 @@ SPAN_INFLIGHT(server, struct server_inflight, 0);
 // Force the event type into BTF for bpf2go -type.
 const struct http_server_event *unused_http_server_event __attribute__((unused));
 
-SEC("uprobe/serverHandler_ServeHTTP")
-int server_entry(struct pt_regs *ctx)
+// RW_XNET_H2 marks rw.data as a golang.org/x/net/http2
+// *responseWriterState (no itab: runHandler takes a pointer).
+#define RW_XNET_H2 1
+
+// server_begin starts the server span of req on goroutine goid; rw is how
+// its status will be read at the end.
+static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_data)
 {
-	u64 goid = goroutine_id(ctx);
-	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
-	// sh is one word (srv *Server), rw two, req one.
-	u64 req = go_arg(ctx, 4);
 	struct server_inflight *f = span_begin(&server_inflight, &server_zero, goid,
 					       req, 0, event_kind_http_server);
 	if (!f)
 		return 0;
-	f->rw.tab = go_arg(ctx, 2);
-	f->rw.data = go_arg(ctx, 3);
+	f->rw.tab = rw_tab;
+	f->rw.data = rw_data;
 	struct http_server_event *ev = &f->ev;
 
 	read_go_string_at(ev->method, req + req_method_off);
+	if (ev->method[0] == 'P' && ev->method[1] == 'R' && ev->method[2] == 'I' && !ev->method[3]) {
+		// "PRI * HTTP/2.0": the HTTP/2 connection preface that an h2c
+		// handler takes over, not a request.
+		bpf_map_delete_elem(&server_inflight, &goid);
+		return 0;
+	}
 	u64 url = read_u64(req + req_url_off);
 	if (url) {
 		struct go_string p = {};
@@ -96,7 +119,39 @@ int server_entry(struct pt_regs *ctx)
 	struct go_iface rctx = {};
 	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
 	span_start(f, NULL, rctx.data, goid);
+	if (ev->hdr.parent_remote && f->hv.tracestate_len > 0 && sampled(&ev->hdr.sc)) {
+		struct trace_state_event *ts = bpf_ringbuf_reserve(&events, sizeof(*ts), 0);
+		if (!ts) {
+			count(COUNTER_RINGBUF_FULL);
+			return 0;
+		}
+		__builtin_memcpy(&ts->hdr, &ev->hdr, sizeof(ts->hdr));
+		ts->hdr.kind = event_kind_trace_state;
+		ts->len = f->hv.tracestate_len;
+		__builtin_memcpy(ts->state, f->hv.tracestate, sizeof(ts->state));
+		bpf_ringbuf_submit(ts, 0);
+	}
 	return 0;
+}
+
+SEC("uprobe/serverHandler_ServeHTTP")
+int server_entry(struct pt_regs *ctx)
+{
+	// serverHandler.ServeHTTP(sh serverHandler, rw ResponseWriter, req *Request):
+	// sh is one word (srv *Server), rw two, req one.
+	return server_begin(goroutine_id(ctx), go_arg(ctx, 4), go_arg(ctx, 2), go_arg(ctx, 3));
+}
+
+SEC("uprobe/xnet_http2_runHandler")
+int xh2_entry(struct pt_regs *ctx)
+{
+	// golang.org/x/net/http2.(*serverConn).runHandler(sc *serverConn,
+	// rw *responseWriter, req *http.Request, handler func(...)): the
+	// handler of one request stream, on its own goroutine.
+	// Its responseWriterState, taken now: runHandler clears rw.rws when
+	// the handler is done, before it returns.
+	u64 rws = read_u64(go_arg(ctx, 2) + xh2_rw_rws_off);
+	return server_begin(goroutine_id(ctx), go_arg(ctx, 3), RW_XNET_H2, rws);
 }
 
 SEC("uprobe/serverHandler_ServeHTTP_return")
@@ -108,7 +163,10 @@ int server_return(struct pt_regs *ctx)
 		return 0;
 	struct http_server_event *ev = &f->ev;
 
-	if (f->rw.tab && f->rw.tab == itab_h1_response) {
+	if (f->rw.tab == RW_XNET_H2) {
+		if (f->rw.data)
+			ev->status = read_u64(f->rw.data + xh2_rws_status_off);
+	} else if (f->rw.tab && f->rw.tab == itab_h1_response) {
 		ev->status = read_u64(f->rw.data + response_status_off);
 	} else if (f->rw.tab && f->rw.tab == itab_h2_response) {
 		u64 rws = read_u64(f->rw.data + h2_rw_rws_off);

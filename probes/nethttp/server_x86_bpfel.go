@@ -71,11 +71,15 @@ type serverServerInflight struct {
 		_              structs.HostLayout
 		Traceparent    [64]uint8
 		UserAgent      [128]uint8
+		Tracestate     [513]uint8
+		PadTs          [7]uint8
 		TraceparentLen uint32
 		UserAgentLen   uint32
+		TracestateLen  uint32
 		SlotsSeen      uint32
 		Pad            uint32
 	}
+	_  [4]byte
 	Rw struct {
 		_    structs.HostLayout
 		Tab  uint64
@@ -87,6 +91,27 @@ type serverSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
+}
+
+type serverTraceStateEvent struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_            structs.HostLayout
+		Kind         uint32
+		Flags        uint32
+		StartNs      uint64
+		EndNs        uint64
+		Sc           serverSpanContext
+		Parent       serverSpanContext
+		ParentRemote uint8
+		Pad          [7]uint8
+	}
+	Len   uint32
+	Pad   uint32
+	State [513]uint8
+	Pad2  [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -102,8 +127,10 @@ const (
 	serverMapSpansByGoroutine      = "spans_by_goroutine"
 	serverProgServerEntry          = "server_entry"
 	serverProgServerReturn         = "server_return"
+	serverProgXh2Entry             = "xh2_entry"
 	serverVarCtxSpanTypes          = "ctx_span_types"
 	serverVarEventKindHttpServer   = "event_kind_http_server"
+	serverVarEventKindTraceState   = "event_kind_trace_state"
 	serverVarG_goidOff             = "g_goid_off"
 	serverVarGoSwissMaps           = "go_swiss_maps"
 	serverVarH2RwRwsOff            = "h2_rw_rws_off"
@@ -129,13 +156,19 @@ const (
 	serverVarReqTlsOff             = "req_tls_off"
 	serverVarReqUrlOff             = "req_url_off"
 	serverVarResponseStatusOff     = "response_status_off"
+	serverVarSamplerParentBased    = "sampler_parent_based"
+	serverVarSamplerRoot           = "sampler_root"
+	serverVarSamplerThreshold      = "sampler_threshold"
 	serverVarSwissGroupsMaskOff    = "swiss_groups_mask_off"
 	serverVarSwissMapDirLenOff     = "swiss_map_dir_len_off"
 	serverVarSwissMapDirPtrOff     = "swiss_map_dir_ptr_off"
 	serverVarSwissTableGroupsOff   = "swiss_table_groups_off"
 	serverVarUnusedHttpServerEvent = "unused_http_server_event"
+	serverVarUnusedTraceStateEvent = "unused_trace_state_event"
 	serverVarUrlPathOff            = "url_path_off"
 	serverVarValueCtxValOff        = "value_ctx_val_off"
+	serverVarXh2RwRwsOff           = "xh2_rw_rws_off"
+	serverVarXh2RwsStatusOff       = "xh2_rws_status_off"
 )
 
 // loadServer returns the embedded CollectionSpec for server.
@@ -182,6 +215,7 @@ type serverSpecs struct {
 type serverProgramSpecs struct {
 	ServerEntry  *ebpf.ProgramSpec `ebpf:"server_entry"`
 	ServerReturn *ebpf.ProgramSpec `ebpf:"server_return"`
+	Xh2Entry     *ebpf.ProgramSpec `ebpf:"xh2_entry"`
 }
 
 // serverMapSpecs contains maps before they are loaded into the kernel.
@@ -203,6 +237,7 @@ type serverMapSpecs struct {
 type serverVariableSpecs struct {
 	CtxSpanTypes          *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	EventKindHttpServer   *ebpf.VariableSpec `ebpf:"event_kind_http_server"`
+	EventKindTraceState   *ebpf.VariableSpec `ebpf:"event_kind_trace_state"`
 	G_goidOff             *ebpf.VariableSpec `ebpf:"g_goid_off"`
 	GoSwissMaps           *ebpf.VariableSpec `ebpf:"go_swiss_maps"`
 	H2RwRwsOff            *ebpf.VariableSpec `ebpf:"h2_rw_rws_off"`
@@ -228,13 +263,19 @@ type serverVariableSpecs struct {
 	ReqTlsOff             *ebpf.VariableSpec `ebpf:"req_tls_off"`
 	ReqUrlOff             *ebpf.VariableSpec `ebpf:"req_url_off"`
 	ResponseStatusOff     *ebpf.VariableSpec `ebpf:"response_status_off"`
+	SamplerParentBased    *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	SwissGroupsMaskOff    *ebpf.VariableSpec `ebpf:"swiss_groups_mask_off"`
 	SwissMapDirLenOff     *ebpf.VariableSpec `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff     *ebpf.VariableSpec `ebpf:"swiss_map_dir_ptr_off"`
 	SwissTableGroupsOff   *ebpf.VariableSpec `ebpf:"swiss_table_groups_off"`
 	UnusedHttpServerEvent *ebpf.VariableSpec `ebpf:"unused_http_server_event"`
+	UnusedTraceStateEvent *ebpf.VariableSpec `ebpf:"unused_trace_state_event"`
 	UrlPathOff            *ebpf.VariableSpec `ebpf:"url_path_off"`
 	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
+	Xh2RwRwsOff           *ebpf.VariableSpec `ebpf:"xh2_rw_rws_off"`
+	Xh2RwsStatusOff       *ebpf.VariableSpec `ebpf:"xh2_rws_status_off"`
 }
 
 // serverObjects contains all objects after they have been loaded into the kernel.
@@ -284,6 +325,7 @@ func (m *serverMaps) Close() error {
 type serverVariables struct {
 	CtxSpanTypes          *ebpf.Variable `ebpf:"ctx_span_types"`
 	EventKindHttpServer   *ebpf.Variable `ebpf:"event_kind_http_server"`
+	EventKindTraceState   *ebpf.Variable `ebpf:"event_kind_trace_state"`
 	G_goidOff             *ebpf.Variable `ebpf:"g_goid_off"`
 	GoSwissMaps           *ebpf.Variable `ebpf:"go_swiss_maps"`
 	H2RwRwsOff            *ebpf.Variable `ebpf:"h2_rw_rws_off"`
@@ -309,13 +351,19 @@ type serverVariables struct {
 	ReqTlsOff             *ebpf.Variable `ebpf:"req_tls_off"`
 	ReqUrlOff             *ebpf.Variable `ebpf:"req_url_off"`
 	ResponseStatusOff     *ebpf.Variable `ebpf:"response_status_off"`
+	SamplerParentBased    *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.Variable `ebpf:"sampler_threshold"`
 	SwissGroupsMaskOff    *ebpf.Variable `ebpf:"swiss_groups_mask_off"`
 	SwissMapDirLenOff     *ebpf.Variable `ebpf:"swiss_map_dir_len_off"`
 	SwissMapDirPtrOff     *ebpf.Variable `ebpf:"swiss_map_dir_ptr_off"`
 	SwissTableGroupsOff   *ebpf.Variable `ebpf:"swiss_table_groups_off"`
 	UnusedHttpServerEvent *ebpf.Variable `ebpf:"unused_http_server_event"`
+	UnusedTraceStateEvent *ebpf.Variable `ebpf:"unused_trace_state_event"`
 	UrlPathOff            *ebpf.Variable `ebpf:"url_path_off"`
 	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
+	Xh2RwRwsOff           *ebpf.Variable `ebpf:"xh2_rw_rws_off"`
+	Xh2RwsStatusOff       *ebpf.Variable `ebpf:"xh2_rws_status_off"`
 }
 
 // serverPrograms contains all programs after they have been loaded into the kernel.
@@ -324,12 +372,14 @@ type serverVariables struct {
 type serverPrograms struct {
 	ServerEntry  *ebpf.Program `ebpf:"server_entry"`
 	ServerReturn *ebpf.Program `ebpf:"server_return"`
+	Xh2Entry     *ebpf.Program `ebpf:"xh2_entry"`
 }
 
 func (p *serverPrograms) Close() error {
 	return _ServerClose(
 		p.ServerEntry,
 		p.ServerReturn,
+		p.Xh2Entry,
 	)
 }
 

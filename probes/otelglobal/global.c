@@ -56,11 +56,8 @@ static __always_inline bool reentry(struct manual_span *m, u64 goid, u64 at, u64
 const struct manual_span_event *unused_manual_span_event __attribute__((unused));
 
 #ifdef SONDE_WRITE_IDS
-// The first bytes of a trace.SpanContext (go.opentelemetry.io/otel/trace).
-struct span_context_head {
-	struct span_context sc;
-	u8 flags;
-};
+// The first bytes of a trace.SpanContext (go.opentelemetry.io/otel/trace):
+// traceID, spanID, traceFlags, as struct span_context starts.
 #define SPAN_CONTEXT_HEAD 25
 #endif
 
@@ -87,13 +84,14 @@ int start_entry(struct pt_regs *ctx)
 	bpf_map_update_elem(&manual_spans, &span, &m, BPF_ANY);
 #ifdef SONDE_WRITE_IDS
 	// Let the app see its span's IDs, and the parent's: sc and psc are
-	// trace.SpanContext (traceID [16], spanID [8], traceFlags at 24).
-	struct span_context_head w = {.flags = 1};
-	w.sc = m.sc;
-	bpf_probe_write_user((void *)go_arg(ctx, 7), &w, SPAN_CONTEXT_HEAD);
-	if (m.has_parent) {
-		w.sc = m.parent;
-		bpf_probe_write_user((void *)go_arg(ctx, 5), &w, SPAN_CONTEXT_HEAD);
+	// trace.SpanContext (traceID [16], spanID [8], traceFlags at 24); and
+	// the sampling decision, so that an unsampled span records nothing.
+	bpf_probe_write_user((void *)go_arg(ctx, 7), &m.sc, SPAN_CONTEXT_HEAD);
+	if (m.has_parent)
+		bpf_probe_write_user((void *)go_arg(ctx, 5), &m.parent, SPAN_CONTEXT_HEAD);
+	if (!sampled(&m.sc)) {
+		bool no = false;
+		bpf_probe_write_user((void *)go_arg(ctx, 6), &no, sizeof(no));
 	}
 #endif
 	return 0;
@@ -137,6 +135,8 @@ int ended_entry(struct pt_regs *ctx)
 			   buf, ev.total);
 		return 0;
 	}
+	if (!sampled(&ev.hdr.sc))
+		return 0;
 	u8 *rec = bpf_ringbuf_reserve(&events, BLOB_LARGE, 0);
 	if (!rec) {
 		count(COUNTER_RINGBUF_FULL);

@@ -63,6 +63,8 @@ type globalSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -85,6 +87,9 @@ const (
 	globalVarItabTimerCtx          = "itab_timer_ctx"
 	globalVarItabValueCtx          = "itab_value_ctx"
 	globalVarItabWithoutCancelCtx  = "itab_without_cancel_ctx"
+	globalVarSamplerParentBased    = "sampler_parent_based"
+	globalVarSamplerRoot           = "sampler_root"
+	globalVarSamplerThreshold      = "sampler_threshold"
 	globalVarUnusedManualSpanEvent = "unused_manual_span_event"
 	globalVarValueCtxValOff        = "value_ctx_val_off"
 )
@@ -159,6 +164,9 @@ type globalVariableSpecs struct {
 	ItabTimerCtx          *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx          *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx  *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased    *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedManualSpanEvent *ebpf.VariableSpec `ebpf:"unused_manual_span_event"`
 	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
@@ -214,6 +222,9 @@ type globalVariables struct {
 	ItabTimerCtx          *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx          *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx  *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased    *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedManualSpanEvent *ebpf.Variable `ebpf:"unused_manual_span_event"`
 	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }

@@ -44,6 +44,8 @@ type globalWriteSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -66,6 +68,9 @@ const (
 	globalWriteVarItabTimerCtx          = "itab_timer_ctx"
 	globalWriteVarItabValueCtx          = "itab_value_ctx"
 	globalWriteVarItabWithoutCancelCtx  = "itab_without_cancel_ctx"
+	globalWriteVarSamplerParentBased    = "sampler_parent_based"
+	globalWriteVarSamplerRoot           = "sampler_root"
+	globalWriteVarSamplerThreshold      = "sampler_threshold"
 	globalWriteVarUnusedManualSpanEvent = "unused_manual_span_event"
 	globalWriteVarValueCtxValOff        = "value_ctx_val_off"
 )
@@ -140,6 +145,9 @@ type globalWriteVariableSpecs struct {
 	ItabTimerCtx          *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx          *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx  *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased    *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedManualSpanEvent *ebpf.VariableSpec `ebpf:"unused_manual_span_event"`
 	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
@@ -195,6 +203,9 @@ type globalWriteVariables struct {
 	ItabTimerCtx          *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx          *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx  *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased    *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold      *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedManualSpanEvent *ebpf.Variable `ebpf:"unused_manual_span_event"`
 	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }

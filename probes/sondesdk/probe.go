@@ -159,11 +159,11 @@ func decodeSpan(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
 }
 
 // decodeAnnotation reads an annotation of the eBPF span in its header.
-func decodeAnnotation(raw []byte) (trace.SpanID, func(*tracetest.SpanStub), error) {
+func decodeAnnotation(raw []byte) (pipeline.Annotation, error) {
 	ev, b, err := payload(raw)
 	if err != nil {
-		return trace.SpanID{}, nil, err
+		return pipeline.Annotation{}, err
 	}
 	change, err := DecodeAnnotation(b)
-	return trace.SpanID(ev.Hdr.Sc.SpanId), change, err
+	return pipeline.Annotation{Span: trace.SpanID(ev.Hdr.Sc.SpanId), Change: change}, err
 }

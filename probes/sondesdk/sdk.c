@@ -109,6 +109,11 @@ int started_entry(struct pt_regs *ctx)
 		__builtin_memcpy(m.sc.trace_id, m.parent.trace_id, 16);
 		m.has_parent = 1;
 	}
+	// Sampled as the app decided, except under an in-process parent,
+	// whose trace's decision it follows.
+	m.sc.flags = m.sampled ? SPAN_SAMPLED : 0;
+	if (m.has_parent && !(ids.flags & IDS_FOREIGN_PARENT))
+		m.sc.flags = m.parent.flags & SPAN_SAMPLED;
 	span_activate(&m.act, span, goid, &m.sc);
 	bpf_map_update_elem(&sdk_spans, &span, &m, BPF_ANY);
 #ifdef SONDE_WRITE_IDS

@@ -59,6 +59,8 @@ type sdkSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -83,6 +85,9 @@ const (
 	sdkVarItabTimerCtx           = "itab_timer_ctx"
 	sdkVarItabValueCtx           = "itab_value_ctx"
 	sdkVarItabWithoutCancelCtx   = "itab_without_cancel_ctx"
+	sdkVarSamplerParentBased     = "sampler_parent_based"
+	sdkVarSamplerRoot            = "sampler_root"
+	sdkVarSamplerThreshold       = "sampler_threshold"
 	sdkVarUnusedSdkEvent         = "unused_sdk_event"
 	sdkVarValueCtxValOff         = "value_ctx_val_off"
 )
@@ -159,6 +164,9 @@ type sdkVariableSpecs struct {
 	ItabTimerCtx           *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx           *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx   *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased     *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot            *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold       *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedSdkEvent         *ebpf.VariableSpec `ebpf:"unused_sdk_event"`
 	ValueCtxValOff         *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
@@ -215,6 +223,9 @@ type sdkVariables struct {
 	ItabTimerCtx           *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx           *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx   *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased     *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot            *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold       *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedSdkEvent         *ebpf.Variable `ebpf:"unused_sdk_event"`
 	ValueCtxValOff         *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }

@@ -42,6 +42,8 @@ type sdkWriteSpanContext struct {
 	_       structs.HostLayout
 	TraceId [16]uint8
 	SpanId  [8]uint8
+	Flags   uint8
+	Pad     [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -66,6 +68,9 @@ const (
 	sdkWriteVarItabTimerCtx           = "itab_timer_ctx"
 	sdkWriteVarItabValueCtx           = "itab_value_ctx"
 	sdkWriteVarItabWithoutCancelCtx   = "itab_without_cancel_ctx"
+	sdkWriteVarSamplerParentBased     = "sampler_parent_based"
+	sdkWriteVarSamplerRoot            = "sampler_root"
+	sdkWriteVarSamplerThreshold       = "sampler_threshold"
 	sdkWriteVarUnusedSdkEvent         = "unused_sdk_event"
 	sdkWriteVarValueCtxValOff         = "value_ctx_val_off"
 )
@@ -142,6 +147,9 @@ type sdkWriteVariableSpecs struct {
 	ItabTimerCtx           *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx           *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx   *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased     *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
+	SamplerRoot            *ebpf.VariableSpec `ebpf:"sampler_root"`
+	SamplerThreshold       *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedSdkEvent         *ebpf.VariableSpec `ebpf:"unused_sdk_event"`
 	ValueCtxValOff         *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 }
@@ -198,6 +206,9 @@ type sdkWriteVariables struct {
 	ItabTimerCtx           *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx           *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx   *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	SamplerParentBased     *ebpf.Variable `ebpf:"sampler_parent_based"`
+	SamplerRoot            *ebpf.Variable `ebpf:"sampler_root"`
+	SamplerThreshold       *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedSdkEvent         *ebpf.Variable `ebpf:"unused_sdk_event"`
 	ValueCtxValOff         *ebpf.Variable `ebpf:"value_ctx_val_off"`
 }

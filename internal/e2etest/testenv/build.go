@@ -110,6 +110,21 @@ func Run(m *testing.M) int {
 
 var versionRE = regexp.MustCompile(`go-?(1\.\d+(?:\.\d+)?)`)
 
+// toolchainRE matches a toolchain the go command downloads into the module
+// cache (GOTOOLCHAIN).
+var toolchainRE = regexp.MustCompile(`toolchain@v0\.0\.1-(go1\.[0-9.]+)\.`)
+
+// toolchainHint says how to install the toolchain at goBin.
+func toolchainHint(goBin string) string {
+	switch {
+	case goBin == Go122:
+		return "apt-get install golang-1.22-go, from Debian bookworm-backports"
+	case toolchainRE.MatchString(goBin):
+		return "GOTOOLCHAIN=" + toolchainRE.FindStringSubmatch(goBin)[1] + " go version downloads it"
+	}
+	return "install it there"
+}
+
 // Build compiles the Go package in dir (relative to the package directory:
 // the test binary's working directory when it started) once per test
 // binary and returns the executable's path. By default it uses the go
@@ -152,7 +167,7 @@ func Build(t testing.TB, dir string, opts ...Option) string {
 		goBin = p
 	} else {
 		_, err := os.Stat(goBin)
-		Require(t, err == nil, "toolchain %s not installed (.ci/run installs it): %v", goBin, err)
+		Require(t, err == nil, "toolchain %s not installed (%s; README.md, Running the tests, lists what the tests need)", goBin, toolchainHint(goBin))
 		if err != nil {
 			return ""
 		}

@@ -163,3 +163,16 @@ func TestBuildInVM(t *testing.T) {
 		t.Errorf("not prebuilt: %q, failed %q", p, f.failed)
 	}
 }
+
+// TestToolchainHint: a missing toolchain's skip says how to install it.
+func TestToolchainHint(t *testing.T) {
+	for goBin, want := range map[string]string{
+		Go122: "apt-get install golang-1.22-go, from Debian bookworm-backports",
+		"/root/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.27.3.linux-amd64/bin/go": "GOTOOLCHAIN=go1.27.3 go version downloads it",
+		"/opt/go-1.99/bin/go": "install it there",
+	} {
+		if got := toolchainHint(goBin); got != want {
+			t.Errorf("toolchainHint(%s) = %q, want %q", goBin, got, want)
+		}
+	}
+}

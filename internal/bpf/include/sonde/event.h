@@ -29,11 +29,14 @@ struct event_header {
 	u8 pad[7];
 };
 
-_Static_assert(sizeof(struct event_header) == 80, "event_header layout");
+_Static_assert(sizeof(struct event_header) == 96, "event_header layout");
 
-// emit copies an event of size sz into the ring buffer.
+// emit copies an event of size sz into the ring buffer, unless its span is
+// not sampled.
 static __always_inline void emit(void *ev, u64 sz)
 {
+	if (!sampled(&((struct event_header *)ev)->sc))
+		return;
 	if (bpf_ringbuf_output(&events, ev, sz, 0) != 0)
 		count(COUNTER_RINGBUF_FULL);
 }
@@ -52,6 +55,8 @@ static __always_inline void emit(void *ev, u64 sz)
 static __always_inline long emit_sized(const void *head, u32 hsz, u32 len_off,
 				       u64 src, u32 n, u32 size)
 {
+	if (!sampled(&((const struct event_header *)head)->sc))
+		return 0;
 	u8 *rec = bpf_ringbuf_reserve(&events, size, 0);
 	if (!rec) {
 		count(COUNTER_RINGBUF_FULL);

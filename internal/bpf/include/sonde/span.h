@@ -12,10 +12,55 @@
 #define MAX_INFLIGHT 16384
 #define CTX_WALK_DEPTH 16
 
+// A span's identity. Its first 25 bytes are laid out as the start of
+// go.opentelemetry.io/otel/trace.SpanContext (probes write them there).
 struct span_context {
 	u8 trace_id[16];
 	u8 span_id[8];
+	u8 flags; // W3C trace flags: SPAN_SAMPLED
+	u8 pad[7];
 };
+
+#define SPAN_SAMPLED 1
+
+// The sampler, set by the loader from OTEL_TRACES_SAMPLER(_ARG) or
+// auto.WithSampler: decided once per trace, at its root; every span of the
+// trace follows. Unsampled spans are correlated as usual but never emitted.
+enum sampler_root {
+	SAMPLER_ALWAYS_ON = 0,
+	SAMPLER_ALWAYS_OFF = 1,
+	SAMPLER_RATIO = 2, // traceidratio: sampler_threshold
+};
+
+volatile const u32 sampler_root = SAMPLER_ALWAYS_ON;
+// Parent-based: a span with a parent (remote or in-process) follows its
+// sampled flag; otherwise every span is decided by sampler_root (the same
+// way for every span of a trace, since it depends on the trace ID only).
+volatile const bool sampler_parent_based = true;
+// Ratio sampling keeps a trace when the big-endian last 8 bytes of its ID,
+// shifted right by one, are below this (as the OpenTelemetry Go SDK's
+// TraceIDRatioBased does).
+volatile const u64 sampler_threshold = 0;
+
+static __always_inline u8 sample_root(const u8 *trace_id)
+{
+	switch (sampler_root) {
+	case SAMPLER_ALWAYS_OFF:
+		return 0;
+	case SAMPLER_RATIO: {
+		u64 x = 0;
+		for (int i = 8; i < 16; i++)
+			x = (x << 8) | trace_id[i];
+		return (x >> 1) < sampler_threshold ? SPAN_SAMPLED : 0;
+	}
+	}
+	return SPAN_SAMPLED;
+}
+
+static __always_inline bool sampled(const struct span_context *sc)
+{
+	return sc->flags & SPAN_SAMPLED;
+}
 
 // Counters the user space reads and reports; indexes are part of the ABI
 // with internal/bpf.
@@ -191,7 +236,8 @@ static __always_inline void random_bytes(u8 *b, int n)
 }
 
 // new_span fills sc with a fresh span ID and the trace ID of parent, or a
-// fresh trace ID when parent is NULL.
+// fresh trace ID when parent is NULL, and the sampling decision: the
+// parent's with a parent-based sampler, else the root sampler's.
 static __always_inline void new_span(struct span_context *sc,
 				     const struct span_context *parent)
 {
@@ -200,6 +246,10 @@ static __always_inline void new_span(struct span_context *sc,
 	else
 		random_bytes(sc->trace_id, 16);
 	random_bytes(sc->span_id, 8);
+	if (parent && sampler_parent_based)
+		sc->flags = parent->flags & SPAN_SAMPLED;
+	else
+		sc->flags = sample_root(sc->trace_id);
 }
 
 // What a probe keeps to undo span_activate when its span ends.

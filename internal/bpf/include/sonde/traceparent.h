@@ -47,6 +47,7 @@ static __always_inline bool parse_traceparent(const u8 *v, u32 n,
 		return false;
 	if (hexval(v[53]) < 0 || hexval(v[54]) < 0)
 		return false; // trace flags
+	sc->flags = ((hexval(v[53]) << 4) | hexval(v[54])) & SPAN_SAMPLED;
 	return hex_decode(v + 3, sc->trace_id, 16) &&
 	       hex_decode(v + 36, sc->span_id, 8);
 }
