@@ -77,7 +77,8 @@ func (c statementConfig) describe(query string, truncated bool, system string) s
 // can end inside a literal: the lexer reads that as an incomplete literal,
 // which is replaced too.
 func obfuscate(query string, dbms sqllexer.DBMSType) string {
-	return obfuscator.Obfuscate(query, sqllexer.WithDBMS(dbms))
+	q, restore := protectTypes(query)
+	return restore(obfuscator.Obfuscate(q, sqllexer.WithDBMS(dbms)))
 }
 
 // joins are what the lexer counts as commands but only add a table to one.
@@ -88,7 +89,7 @@ var joins = map[string]bool{"JOIN": true, "STRAIGHT_JOIN": true}
 // has exactly one of each (semantic conventions: a value parsed from text
 // that names several would misdescribe the call).
 func parse(query string, dbms sqllexer.DBMSType) (op, table string, attrs []attribute.KeyValue) {
-	_, meta, err := normalizer.Normalize(query, sqllexer.WithDBMS(dbms))
+	_, meta, err := normalizer.Normalize(quoteIdentifiers(query, dbms), sqllexer.WithDBMS(dbms))
 	if err != nil || meta == nil {
 		return "", "", nil
 	}
