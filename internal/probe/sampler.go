@@ -32,7 +32,7 @@ var DefaultSampler = Sampler{Root: SampleAlways, ParentBased: true}
 func (s Sampler) threshold() uint64 {
 	r := math.Max(0, math.Min(1, s.Ratio))
 	if r >= 1 {
-		return math.MaxUint64 >> 1 + 1
+		return math.MaxUint64>>1 + 1
 	}
 	return uint64(r * (1 << 63))
 }

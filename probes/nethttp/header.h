@@ -9,14 +9,21 @@
 // W3C: a tracestate of up to 512 bytes must be propagated.
 #define TRACESTATE_MAX 512
 
+// A tracestate value as read: len is its length in the request (longer
+// than TRACESTATE_MAX: malformed, only its head is kept).
+struct trace_state {
+	u32 len;
+	u32 pad;
+	u8 state[TRACESTATE_MAX + 1];
+	u8 pad2[7];
+};
+
 struct header_values {
 	u8 traceparent[64];
 	u8 user_agent[128];
-	u8 tracestate[TRACESTATE_MAX + 1]; // one more: longer is malformed
-	u8 pad_ts[7];
+	struct trace_state ts;
 	u32 traceparent_len;
 	u32 user_agent_len;
-	u32 tracestate_len;
 	u32 slots_seen;
 	u32 pad;
 };
@@ -52,13 +59,13 @@ static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *o
 			return;
 		if (v.len <= 0)
 			return;
-		out->tracestate_len = v.len > 0xffff ? 0xffff : v.len;
+		out->ts.len = v.len > 0xffff ? 0xffff : v.len;
 		u64 n = v.len > TRACESTATE_MAX ? TRACESTATE_MAX + 1 : (u64)v.len;
 		n &= 0x3ff; // a bound the verifier sees
 		if (n == 0 || n > TRACESTATE_MAX + 1)
 			return;
-		if (bpf_probe_read_user(out->tracestate, n, (void *)v.ptr))
-			out->tracestate_len = 0;
+		if (bpf_probe_read_user(out->ts.state, n, (void *)v.ptr))
+			out->ts.len = 0;
 	} else if (key.len == 11 && key_is(k, "Traceparent", 11)) {
 		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
 			return;

@@ -12,6 +12,7 @@
 #include "sonde/inflight.h"
 #include "header.h"
 #include "request.h"
+#include "tracestate.h"
 
 // Field offsets, set by the loader from the target's DWARF.
 volatile const u64 req_header_off = 0;
@@ -112,6 +113,19 @@ int inject_headers(struct pt_regs *ctx)
 	if (bpf_probe_write_user((void *)(buf.ptr + n), l.b, TRACEPARENT_LINE_LEN))
 		return 0;
 	n += TRACEPARENT_LINE_LEN;
+	// The trace's incoming tracestate goes along, where it fits.
+	struct trace_key k;
+	__builtin_memcpy(k.trace_id, sc->trace_id, 16);
+	struct trace_state *ts = bpf_map_lookup_elem(&trace_states, &k);
+	if (ts && ts->len > 0 && ts->len <= TRACESTATE_MAX &&
+	    n + 12 + ts->len + 2 <= buf.len) {
+		u32 len = ts->len & 0x3ff;
+		if (len > 0 && len <= TRACESTATE_MAX &&
+		    !bpf_probe_write_user((void *)(buf.ptr + n), "Tracestate: ", 12) &&
+		    !bpf_probe_write_user((void *)(buf.ptr + n + 12), ts->state, len) &&
+		    !bpf_probe_write_user((void *)(buf.ptr + n + 12 + len), "\r\n", 2))
+			n += 12 + len + 2;
+	}
 	bpf_probe_write_user((void *)(bw + bufio_writer_n_off), &n, sizeof(n));
 	return 0;
 }

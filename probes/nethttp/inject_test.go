@@ -170,6 +170,20 @@ func TestInjectPropagates(t *testing.T) {
 		leaf.ParentID.String() != "b7ad6b7169203331" {
 		t.Errorf("own: /leaf span trace %s parent %s, want the app's", leaf.TraceID, leaf.ParentID)
 	}
+	// A trace that came in with a tracestate sends it on with its
+	// traceparent.
+	req, _ := http.NewRequest("GET", base+"/call", nil)
+	req.Header.Set("Traceparent", "00-6af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	req.Header.Set("Tracestate", "congo=t61rcWkgMzE")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := string(b); !strings.HasPrefix(got, "00-6af7651916cd43dd8448eb211c80319c-") || !strings.HasSuffix(got, " congo=t61rcWkgMzE") {
+		t.Errorf("/leaf received %q, want the trace's traceparent and its tracestate", got)
+	}
 	if n := inst.Stats().InFlight["inject_inflight"]; n != 0 {
 		t.Errorf("inject_inflight holds %d entries after all requests ended", n)
 	}

@@ -30,15 +30,12 @@ type injectInjectInflight struct {
 		_              structs.HostLayout
 		Traceparent    [64]uint8
 		UserAgent      [128]uint8
-		Tracestate     [513]uint8
-		PadTs          [7]uint8
+		Ts             injectTraceState
 		TraceparentLen uint32
 		UserAgentLen   uint32
-		TracestateLen  uint32
 		SlotsSeen      uint32
 		Pad            uint32
 	}
-	_ [4]byte
 }
 
 type injectSpanContext struct {
@@ -47,6 +44,19 @@ type injectSpanContext struct {
 	SpanId  [8]uint8
 	Flags   uint8
 	Pad     [7]uint8
+}
+
+type injectTraceKey struct {
+	_       structs.HostLayout
+	TraceId [16]uint8
+}
+
+type injectTraceState struct {
+	_     structs.HostLayout
+	Len   uint32
+	Pad   uint32
+	State [513]uint8
+	Pad2  [7]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -61,6 +71,7 @@ const (
 	injectMapSpansByCtx           = "spans_by_ctx"
 	injectMapSpansByGoroutine     = "spans_by_goroutine"
 	injectMapSpansByRequest       = "spans_by_request"
+	injectMapTraceStates          = "trace_states"
 	injectProgInjectHeaders       = "inject_headers"
 	injectProgInjectRequest       = "inject_request"
 	injectVarBufioWriterBufOff    = "bufio_writer_buf_off"
@@ -146,6 +157,7 @@ type injectMapSpecs struct {
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 	SpansByRequest   *ebpf.MapSpec `ebpf:"spans_by_request"`
+	TraceStates      *ebpf.MapSpec `ebpf:"trace_states"`
 }
 
 // injectVariableSpecs contains global variables before they are loaded into the kernel.
@@ -205,6 +217,7 @@ type injectMaps struct {
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 	SpansByRequest   *ebpf.Map `ebpf:"spans_by_request"`
+	TraceStates      *ebpf.Map `ebpf:"trace_states"`
 }
 
 func (m *injectMaps) Close() error {
@@ -217,6 +230,7 @@ func (m *injectMaps) Close() error {
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 		m.SpansByRequest,
+		m.TraceStates,
 	)
 }
 

@@ -4,6 +4,7 @@
 #include "sonde/inflight.h"
 #include "sonde/traceparent.h"
 #include "header.h"
+#include "tracestate.h"
 
 EVENT_KIND(http_server);
 // The incoming tracestate of a server span, emitted at its start so that
@@ -119,7 +120,7 @@ static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_da
 	struct go_iface rctx = {};
 	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
 	span_start(f, NULL, rctx.data, goid);
-	if (ev->hdr.parent_remote && f->hv.tracestate_len > 0 && sampled(&ev->hdr.sc)) {
+	if (ev->hdr.parent_remote && f->hv.ts.len > 0 && sampled(&ev->hdr.sc)) {
 		struct trace_state_event *ts = bpf_ringbuf_reserve(&events, sizeof(*ts), 0);
 		if (!ts) {
 			count(COUNTER_RINGBUF_FULL);
@@ -127,9 +128,16 @@ static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_da
 		}
 		__builtin_memcpy(&ts->hdr, &ev->hdr, sizeof(ts->hdr));
 		ts->hdr.kind = event_kind_trace_state;
-		ts->len = f->hv.tracestate_len;
-		__builtin_memcpy(ts->state, f->hv.tracestate, sizeof(ts->state));
+		ts->len = f->hv.ts.len;
+		__builtin_memcpy(ts->state, f->hv.ts.state, sizeof(ts->state));
 		bpf_ringbuf_submit(ts, 0);
+		// For outgoing calls of this trace (the propagation probe, which
+		// loads only where it can write them, reads this map).
+		if (f->hv.ts.len <= TRACESTATE_MAX) {
+			struct trace_key k;
+			__builtin_memcpy(k.trace_id, ev->hdr.sc.trace_id, 16);
+			bpf_map_update_elem(&trace_states, &k, &f->hv.ts, BPF_ANY);
+		}
 	}
 	return 0;
 }

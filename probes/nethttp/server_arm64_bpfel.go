@@ -71,15 +71,12 @@ type serverServerInflight struct {
 		_              structs.HostLayout
 		Traceparent    [64]uint8
 		UserAgent      [128]uint8
-		Tracestate     [513]uint8
-		PadTs          [7]uint8
+		Ts             serverTraceState
 		TraceparentLen uint32
 		UserAgentLen   uint32
-		TracestateLen  uint32
 		SlotsSeen      uint32
 		Pad            uint32
 	}
-	_  [4]byte
 	Rw struct {
 		_    structs.HostLayout
 		Tab  uint64
@@ -93,6 +90,19 @@ type serverSpanContext struct {
 	SpanId  [8]uint8
 	Flags   uint8
 	Pad     [7]uint8
+}
+
+type serverTraceKey struct {
+	_       structs.HostLayout
+	TraceId [16]uint8
+}
+
+type serverTraceState struct {
+	_     structs.HostLayout
+	Len   uint32
+	Pad   uint32
+	State [513]uint8
+	Pad2  [7]uint8
 }
 
 type serverTraceStateEvent struct {
@@ -125,6 +135,7 @@ const (
 	serverMapServerZero            = "server_zero"
 	serverMapSpansByCtx            = "spans_by_ctx"
 	serverMapSpansByGoroutine      = "spans_by_goroutine"
+	serverMapTraceStates           = "trace_states"
 	serverProgServerEntry          = "server_entry"
 	serverProgServerReturn         = "server_return"
 	serverProgXh2Entry             = "xh2_entry"
@@ -229,6 +240,7 @@ type serverMapSpecs struct {
 	ServerZero       *ebpf.MapSpec `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
+	TraceStates      *ebpf.MapSpec `ebpf:"trace_states"`
 }
 
 // serverVariableSpecs contains global variables before they are loaded into the kernel.
@@ -305,6 +317,7 @@ type serverMaps struct {
 	ServerZero       *ebpf.Map `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
+	TraceStates      *ebpf.Map `ebpf:"trace_states"`
 }
 
 func (m *serverMaps) Close() error {
@@ -316,6 +329,7 @@ func (m *serverMaps) Close() error {
 		m.ServerZero,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
+		m.TraceStates,
 	)
 }
 

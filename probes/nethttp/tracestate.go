@@ -48,4 +48,3 @@ func decodeTraceState(raw []byte) (pipeline.Annotation, error) {
 		},
 	}, nil
 }
-

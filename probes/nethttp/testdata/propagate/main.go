@@ -35,6 +35,9 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/leaf/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, strings.Join(r.Header.Values("Traceparent"), ","))
+		if ts := r.Header.Values("Tracestate"); len(ts) > 0 {
+			fmt.Fprint(w, " ", strings.Join(ts, ","))
+		}
 	})
 	mux.HandleFunc("GET /call", func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", base+"/leaf/call", nil)
