@@ -24,7 +24,7 @@ type Options struct {
 	Console io.Writer
 	// QEMU is the emulator; default qemu-system-x86_64.
 	QEMU string
-	// MemoryMiB is the VM's memory; default 1024.
+	// MemoryMiB is the VM's memory; default 3072 (the initrd with every probe package's test binary and fixtures unpacks to about 370 MiB of RAM, and the tests need room to run).
 	MemoryMiB int
 	// CPUs is the VM's CPU count; default 2.
 	CPUs int
@@ -152,7 +152,7 @@ func Boot(ctx context.Context, k Kernel, initrd *Initrd, opts Options) (Result, 
 func qemuArgs(k Kernel, initrd *Initrd, opts Options) []string {
 	mem, cpus := opts.MemoryMiB, opts.CPUs
 	if mem <= 0 {
-		mem = 1024
+		mem = 3072
 	}
 	if cpus <= 0 {
 		cpus = 2

@@ -73,7 +73,7 @@ func TestBootFails(t *testing.T) {
 
 func TestQEMUArgs(t *testing.T) {
 	args := strings.Join(qemuArgs(fakeKernel, fakeInitrd, Options{Append: "x=1"}), " ")
-	for _, want := range []string{"-accel tcg,thread=multi", "-m 1024", "-smp 2", "-no-reboot",
+	for _, want := range []string{"-accel tcg,thread=multi", "-m 3072", "-smp 2", "-no-reboot",
 		"-serial stdio", "-append console=ttyS0 panic=-1 loglevel=5 x=1"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("qemu args %q lack %q", args, want)

@@ -119,9 +119,9 @@ int inject_headers(struct pt_regs *ctx)
 	struct trace_state *ts = bpf_map_lookup_elem(&trace_states, &k);
 	if (ts && ts->len > 0 && ts->len <= TRACESTATE_MAX &&
 	    n + 12 + ts->len + 2 <= buf.len) {
-		u32 len = ts->len & 0x3ff;
-		if (len > 0 && len <= TRACESTATE_MAX &&
-		    !bpf_probe_write_user((void *)(buf.ptr + n), "Tracestate: ", 12) &&
+		// 1..512 in a form every verifier sees (6.1 needs a size > 0).
+		u32 len = ((ts->len - 1) & (TRACESTATE_MAX - 1)) + 1;
+		if (!bpf_probe_write_user((void *)(buf.ptr + n), "Tracestate: ", 12) &&
 		    !bpf_probe_write_user((void *)(buf.ptr + n + 12), ts->state, len) &&
 		    !bpf_probe_write_user((void *)(buf.ptr + n + 12 + len), "\r\n", 2))
 			n += 12 + len + 2;
