@@ -2,9 +2,6 @@ package grpc_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,27 +21,8 @@ var grpcVersions = []string{"v1.60.0", "v1.64.0", "v1.69.0", "v1.77.0"}
 // requires grpc at version v (through the module proxy).
 func buildWithGRPC(t *testing.T, v string, opts ...testenv.Option) string {
 	t.Helper()
-	dir := t.TempDir()
-	src, err := os.ReadFile("testdata/grpcapp/main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := "module grpcapp\n\ngo 1.22\n\nrequire google.golang.org/grpc " + v + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = dir
-	tidy.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := tidy.CombinedOutput()
-	testenv.Require(t, err == nil, "go mod tidy with grpc %s (needs the module proxy): %v\n%s", v, err, out)
-	if err != nil {
-		return ""
-	}
-	return testenv.Build(t, dir, append([]testenv.Option{testenv.Name("grpcapp-" + v)}, opts...)...)
+	return testenv.BuildModule(t, "testdata/grpcapp", []string{"google.golang.org/grpc " + v},
+		append([]testenv.Option{testenv.Name("grpcapp-" + v)}, opts...)...)
 }
 
 // TestVersions: the one-process scenario on grpc releases across the

@@ -1,8 +1,6 @@
 package kafkago_test
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -17,20 +15,8 @@ var kafkaVersions = []string{"v0.4.42", "v0.4.47"}
 // kafka-go at version v (through the module proxy).
 func buildWith(t *testing.T, dir, v string) string {
 	t.Helper()
-	tmp := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(dir, "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := "module fixture\n\ngo 1.22\n\nrequire github.com/segmentio/kafka-go " + v + "\n"
-	os.WriteFile(filepath.Join(tmp, "main.go"), src, 0o644)
-	os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(mod), 0o644)
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = tmp
-	tidy.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := tidy.CombinedOutput()
-	testenv.Require(t, err == nil, "go mod tidy with kafka-go %s (needs the module proxy): %v\n%s", v, err, out)
-	return testenv.Build(t, tmp)
+	return testenv.BuildModule(t, dir, []string{"github.com/segmentio/kafka-go " + v},
+		testenv.Name(filepath.Base(dir)+"-"+v))
 }
 
 // TestKafkaVersions: the same spans from older kafka-go releases.

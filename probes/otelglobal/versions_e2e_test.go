@@ -2,9 +2,6 @@ package otelglobal_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,24 +27,8 @@ var otelVersions = []string{"v1.33.0", "v1.34.0", "v1.35.0", "v1.36.0", "v1.37.0
 // requires otel at version v (through the module proxy).
 func buildWithOtel(t *testing.T, v string) string {
 	t.Helper()
-	dir := t.TempDir()
-	src, err := os.ReadFile("testdata/globalmin/main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := "module globalmin\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel " + v + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tidy := exec.Command("go", "mod", "tidy")
-	tidy.Dir = dir
-	tidy.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := tidy.CombinedOutput()
-	testenv.Require(t, err == nil, "go mod tidy with otel %s (needs the module proxy): %v\n%s", v, err, out)
-	return testenv.Build(t, dir)
+	return testenv.BuildModule(t, "testdata/globalmin", []string{"go.opentelemetry.io/otel " + v},
+		testenv.Name("globalmin-"+v))
 }
 
 // TestGlobalOtelVersions: on every otel release with the auto path, the

@@ -1,13 +1,11 @@
 package sondesdk_test
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/sonde-go/auto/internal/binary"
 	"github.com/sonde-go/auto/internal/e2etest"
 	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
@@ -23,25 +21,19 @@ func TestOldOtel(t *testing.T) {
 	}
 	for _, v := range []string{"v1.24.0", "v1.32.0"} {
 		t.Run(v, func(t *testing.T) {
-			dir := t.TempDir()
-			src, err := os.ReadFile("testdata/sdkapp/main.go")
+			bin := testenv.BuildModule(t, "testdata/sdkapp", []string{"go.opentelemetry.io/otel " + v,
+				"go.opentelemetry.io/otel/trace " + v, "github.com/sonde-go/auto/sdk v0.0.0",
+				"github.com/sonde-go/auto/sdk => " + sdkDir}, testenv.Name("sdkapp-otel-"+v))
+			f, err := binary.Open(bin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mod := "module sdkapp\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel " + v +
-				"\n\tgo.opentelemetry.io/otel/trace " + v + "\n\tgithub.com/sonde-go/auto/sdk v0.0.0\n)\n\n" +
-				"replace github.com/sonde-go/auto/sdk => " + sdkDir + "\n"
-			os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644)
-			os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644)
-			tidy := exec.Command("go", "mod", "tidy")
-			tidy.Dir = dir
-			tidy.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-			out, err := tidy.CombinedOutput()
-			testenv.Require(t, err == nil, "go mod tidy with otel %s (needs the module proxy): %v\n%s", v, err, out)
-			if m, _ := os.ReadFile(filepath.Join(dir, "go.mod")); !strings.Contains(string(m), "go.opentelemetry.io/otel "+v) {
-				t.Fatalf("tidy moved otel off %s:\n%s", v, m)
+			got, _ := f.Module("go.opentelemetry.io/otel")
+			f.Close()
+			if got != v {
+				t.Fatalf("built with otel %s, want %s", got, v)
 			}
-			proc := e2etest.Start(t, testenv.Build(t, dir))
+			proc := e2etest.Start(t, bin)
 			rcv := otlptest.Start(t)
 			e2etest.Instrument(t, proc.Cmd.Process.Pid, rcv)
 			base := "http://" + proc.Addr
