@@ -87,8 +87,15 @@ func serverSpans(t *testing.T, bin string, withRoute bool) {
 		many["X-Filler-"+strconv.Itoa(i)] = "v"
 	}
 	request(t, "GET", base+"/hello/many", many)
+	// Hundreds of headers: several groups of a large table (Swiss), or
+	// dozens of buckets (classic).
+	lots := map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"}
+	for i := range 500 {
+		lots["X-Filler-"+strconv.Itoa(i)] = "v"
+	}
+	request(t, "GET", base+"/hello/lots", lots)
 
-	spans := byPath(rcv.WaitSpans(t, 6, 20*time.Second))
+	spans := byPath(rcv.WaitSpans(t, 7, 20*time.Second))
 
 	ok := spans["/hello/world"]
 	checkServer(t, ok, withRoute, "GET", "/hello/{name}", 200, port)
@@ -131,6 +138,9 @@ func serverSpans(t *testing.T, bin string, withRoute bool) {
 	m := spans["/hello/many"]
 	if m.TraceID.String() != callerTrace || m.ParentID.String() != callerSpan {
 		t.Errorf("traceparent among 13 headers not found: trace %s parent %s", m.TraceID, m.ParentID)
+	}
+	if l := spans["/hello/lots"]; l.TraceID.String() != callerTrace || l.ParentID.String() != callerSpan {
+		t.Errorf("traceparent among 501 headers not found: trace %s parent %s", l.TraceID, l.ParentID)
 	}
 }
 

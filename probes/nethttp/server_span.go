@@ -27,7 +27,10 @@ func decodeServer(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
 
 	method, methodAttrs := requestMethod(pipeline.CString(ev.Method[:]))
 	route := routeOf(pipeline.CString(ev.Route[:]))
-	path := pipeline.CString(ev.Path[:])
+	// The path as long as the request's, embedded NULs (%00) included, up
+	// to what was copied.
+	n := min(int(ev.PathLen), len(ev.Path)-1)
+	path := pipeline.Text(ev.Path[:n], int(ev.PathLen) > n)
 	scheme := "http"
 	if ev.Tls != 0 {
 		scheme = "https"

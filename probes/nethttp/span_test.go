@@ -138,3 +138,22 @@ func TestDecodeClientError(t *testing.T) {
 		t.Errorf("status %v name %q parent %v", s.Status, s.Name, s.Parent)
 	}
 }
+
+// TestDecodeServerNUL: a path with an embedded NUL (%00) is kept whole.
+func TestDecodeServerNUL(t *testing.T) {
+	var ev serverHttpServerEvent
+	ev.Hdr.Sc.TraceId, ev.Hdr.Sc.SpanId = [16]byte{1}, [8]byte{2}
+	copy(ev.Method[:], "GET")
+	p := "/case/nul\x00after"
+	copy(ev.Path[:], p)
+	ev.PathLen = uint32(len(p))
+	s, err := decodeServer(bytesOf(&ev), pipeline.NewClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range s.Attributes {
+		if kv.Key == "url.path" && kv.Value.AsString() != p {
+			t.Errorf("url.path %q, want %q", kv.Value.AsString(), p)
+		}
+	}
+}

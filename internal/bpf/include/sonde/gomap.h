@@ -24,9 +24,14 @@
 
 #define GOMAP_SLOTS 8
 #define GOMAP_SLOT_SIZE (GOMAP_KEY_SIZE + GOMAP_ELEM_SIZE)
-#define GOMAP_MAX_TABLES 4
-#define GOMAP_MAX_TABLE_GROUPS 16
-#define GOMAP_MAX_BUCKETS 16
+// Bounds of one walk: a Swiss table holds at most 1024 slots (128 groups,
+// internal/runtime/maps maxTableCapacity); 8 tables and 128 classic
+// buckets (B up to 7) cover maps of about 800 entries, such as a request with
+// hundreds of headers. A walk stops at the map's end: small maps cost
+// their own size only.
+#define GOMAP_MAX_TABLES 8
+#define GOMAP_MAX_TABLE_GROUPS 128
+#define GOMAP_MAX_BUCKETS 128
 #define GOMAP_CHAIN 3 // a classic bucket and up to two overflow buckets
 
 // Map layout offsets, set by the loader from the target's DWARF.
@@ -156,7 +161,7 @@ static __always_inline void gomap_walk(u64 m, GOMAP_OUT *out)
 		u8 b = 0;
 		bpf_probe_read_user(&b, 1, (void *)(m + hmap_b_off));
 		st.dir = read_u64(m + hmap_buckets_off);
-		st.dir_len = 1 << (b > 4 ? 4 : b);
+		st.dir_len = 1 << (b > 7 ? 7 : b);
 		if (!st.dir)
 			return;
 		st.groups = st.dir;
