@@ -9,7 +9,7 @@ export BPF2GO_CC := $(CLANG)
 export BPF2GO_STRIP := $(STRIP)
 export BPF2GO_CFLAGS := $(CFLAGS)
 
-.PHONY: all build generate test test-ebpf lint
+.PHONY: all build generate test test-ebpf lint bench
 
 all: build
 
@@ -27,6 +27,12 @@ lint:
 	gofmt -l $$(git ls-files '*.go') | grep . && exit 1 || true
 	go vet ./...
 	cd sdk && go vet ./...
+	cd internal/bench/app && go vet ./... && go vet -tags otel ./...
+
+# Overhead side by side (root, an idle machine): see internal/bench.
+# SONDE_BENCH_PEER=/path/to/agent adds a peer agent; BENCH_FLAGS passes flags.
+bench:
+	go run ./internal/bench $(BENCH_FLAGS)
 
 # The kernel matrix (make kernels, make test-kernels): see mk/kernels.mk.
 include mk/kernels.mk
