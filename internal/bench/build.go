@@ -14,19 +14,22 @@ type binaries struct {
 	AppOtel string // target instrumented in-process with the OpenTelemetry SDK
 	Sonde   string // the agent built from this tree
 	Peer    string // a peer agent given by SONDE_BENCH_PEER, or ""
+	// Baseline is another sonde binary given by SONDE_BENCH_BASELINE, or "".
+	Baseline string
 }
 
 // build compiles the target variants and the sonde command into dir.
-func build(dir, peer string) (binaries, error) {
+func build(dir, peer, baseline string) (binaries, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return binaries{}, err
 	}
 	b := binaries{
-		App:     filepath.Join(dir, "app"),
-		AppOtel: filepath.Join(dir, "app-otel"),
-		Sonde:   filepath.Join(dir, "sonde"),
-		Peer:    peer,
+		App:      filepath.Join(dir, "app"),
+		AppOtel:  filepath.Join(dir, "app-otel"),
+		Sonde:    filepath.Join(dir, "sonde"),
+		Peer:     peer,
+		Baseline: baseline,
 	}
 	app := filepath.Join(root, "internal", "bench", "app")
 	steps := []struct {
@@ -45,9 +48,12 @@ func build(dir, peer string) (binaries, error) {
 			return b, fmt.Errorf("go %s in %s: %w\n%s", strings.Join(s.args, " "), s.dir, err, out)
 		}
 	}
-	if peer != "" {
-		if _, err := os.Stat(peer); err != nil {
-			return b, fmt.Errorf("SONDE_BENCH_PEER: %w", err)
+	for name, p := range map[string]string{"SONDE_BENCH_PEER": peer, "SONDE_BENCH_BASELINE": baseline} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return b, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return b, nil

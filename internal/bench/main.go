@@ -18,7 +18,9 @@
 //
 // Environment: SONDE_BENCH_PEER, path of a peer agent (for example
 // OpenTelemetry Go auto-instrumentation's binary) started with
-// OTEL_GO_AUTO_TARGET_EXE set to the target.
+// OTEL_GO_AUTO_TARGET_EXE set to the target; SONDE_BENCH_BASELINE, path
+// of another sonde binary (an older build) run as mode "baseline", for a
+// before/after comparison in one run.
 package main
 
 import (
@@ -47,7 +49,7 @@ func run() error {
 		warmup   = flag.Duration("warmup", 2*time.Second, "load before each measured run")
 		rounds   = flag.Int("rounds", 3, "rounds; each runs every mode once")
 		conns    = flag.Int("conns", 4, "concurrent keep-alive connections")
-		modes    = flag.String("modes", "none,sonde,otel,peer", "modes to run (peer only with SONDE_BENCH_PEER)")
+		modes    = flag.String("modes", "none,baseline,sonde,otel,peer", "modes to run (peer and baseline only when their variable is set)")
 		scs      = flag.String("scenarios", "hello,todo", "scenarios to run")
 		jsonOut  = flag.String("json", "bench.json", "file for the JSON results (empty: none)")
 	)
@@ -63,15 +65,15 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	peer := os.Getenv("SONDE_BENCH_PEER")
+	peer, baseline := os.Getenv("SONDE_BENCH_PEER"), os.Getenv("SONDE_BENCH_BASELINE")
 	fmt.Fprintf(os.Stderr, "building into %s\n", dir)
-	bin, err := build(dir, peer)
+	bin, err := build(dir, peer, baseline)
 	if err != nil {
 		return err
 	}
 	var ms []string
 	for _, m := range strings.Split(*modes, ",") {
-		if m == modePeer && peer == "" {
+		if (m == modePeer && peer == "") || (m == modeBaseline && baseline == "") {
 			continue
 		}
 		ms = append(ms, m)

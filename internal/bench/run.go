@@ -18,6 +18,9 @@ const (
 	modeSonde = "sonde" // sonde run -- app
 	modeOtel  = "otel"  // OpenTelemetry SDK in the process (otelhttp, otelsql)
 	modePeer  = "peer"  // the peer agent of SONDE_BENCH_PEER, attached by path
+	// modeBaseline is another sonde binary (SONDE_BENCH_BASELINE), run
+	// like modeSonde: a before/after comparison in one run.
+	modeBaseline = "baseline"
 )
 
 // scenario is one request the load sends, and the spans each yields.
@@ -94,6 +97,8 @@ func (r *runner) run(ctx context.Context, sc scenario, mode string, round int) (
 		target = command(r.bin.AppOtel, env)
 	case modeSonde:
 		agent = command(r.bin.Sonde, env, "run", "--", r.bin.App)
+	case modeBaseline:
+		agent = command(r.bin.Baseline, env, "run", "--", r.bin.App)
 	case modePeer:
 		target = command(r.bin.App, env)
 		agent = command(r.bin.Peer, append(env, "OTEL_GO_AUTO_TARGET_EXE="+r.bin.App))

@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
 )
+
+// PollInterval is how often Run reads the ring buffer when no program woke
+// it: BPF programs submit without a wakeup until the buffer is an eighth
+// full (event.h), so this bounds how long an event waits.
+const PollInterval = 10 * time.Millisecond
 
 // Run hands every record of rd to Handle until ctx is done or rd is
 // closed. When ctx is done it drains the records already in the ring
@@ -32,8 +39,11 @@ func (p *Pipeline) Run(ctx context.Context, rd *ringbuf.Reader) error {
 
 	var rec ringbuf.Record
 	for {
+		rd.SetDeadline(time.Now().Add(PollInterval))
 		err := rd.ReadInto(&rec)
 		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// Everything submitted without a wakeup has been read.
 		case err == nil:
 			p.Handle(rec.RawSample)
 		case errors.Is(err, ringbuf.ErrClosed):

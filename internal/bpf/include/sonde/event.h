@@ -31,13 +31,28 @@ struct event_header {
 
 _Static_assert(sizeof(struct event_header) == 96, "event_header layout");
 
+// WAKEUP_BYTES is how much unread data makes a submit wake the reader.
+// Below it no event wakes anyone: the agent reads the ring buffer every
+// few milliseconds (pipeline.PollInterval). A wakeup costs an
+// inter-processor interrupt, which in a virtual machine costs more than
+// the rest of a program's run.
+#define WAKEUP_BYTES (EVENTS_SIZE / 8)
+
+// wakeup_flag is the submit flag for the ring buffer's fill level now.
+static __always_inline u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
 // emit copies an event of size sz into the ring buffer, unless its span is
 // not sampled.
 static __always_inline void emit(void *ev, u64 sz)
 {
 	if (!sampled(&((struct event_header *)ev)->sc))
 		return;
-	if (bpf_ringbuf_output(&events, ev, sz, 0) != 0)
+	if (bpf_ringbuf_output(&events, ev, sz, wakeup_flag()) != 0)
 		count(COUNTER_RINGBUF_FULL);
 }
 
@@ -68,7 +83,7 @@ static __always_inline long emit_sized(const void *head, u32 hsz, u32 len_off,
 	if (n > 0 && bpf_probe_read_user(rec + hsz, n, (void *)src))
 		n = 0;
 	*(u32 *)(rec + len_off) = n;
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, wakeup_flag());
 	return n;
 }
 
