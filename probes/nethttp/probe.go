@@ -71,6 +71,7 @@ func (Server) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 		{Name: "url_path_off", Value: o.Get(urlPath)},
 		{Name: "response_status_off", Value: o.Get(respStatus)},
 		{Name: "itab_h1_response", Value: t.Itab("*net/http.response", "net/http.ResponseWriter")},
+		{Name: "req_window", Value: requestWindow(o)},
 	}
 	if _, ok := o[h2RWState]; ok {
 		vars = append(vars,
@@ -80,6 +81,24 @@ func (Server) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 		)
 	}
 	return vars, nil
+}
+
+// reqWindowMax is server.c's REQ_WINDOW_MAX.
+const reqWindowMax = 512
+
+// requestWindow is how many bytes from the start of a *Request hold every
+// field the server entry reads (each is at most 16 bytes), or 0 when that
+// is more than the entry copies at once (it then reads field by field).
+func requestWindow(o offsets.Table) uint64 {
+	var end uint64
+	for _, f := range []offsets.Field{reqMethod, reqURL, reqProtoMajor, reqProtoMinor, reqHeader,
+		reqHost, reqRemoteAddr, reqTLS, reqCtx} {
+		end = max(end, o.Get(f)+16)
+	}
+	if end > reqWindowMax {
+		return 0
+	}
+	return end
 }
 
 // Decoders implements probe.Probe.

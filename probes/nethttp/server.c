@@ -37,6 +37,11 @@ volatile const u64 url_path_off = 0;
 volatile const u64 response_status_off = 0;
 volatile const u64 h2_rw_rws_off = 0;
 volatile const u64 h2_rws_status_off = 0;
+// Bytes of *Request from its start that hold every req_*_off field above
+// but the pattern (largest offset + 16), set by the loader; 0 when over
+// REQ_WINDOW_MAX. The entry copies them with one read: each
+// bpf_probe_read_user costs about as much as the copy of 256 bytes.
+volatile const u64 req_window = 0;
 // golang.org/x/net/http2's responseWriter.rws and responseWriterState.status.
 volatile const u64 xh2_rw_rws_off = 0;
 volatile const u64 xh2_rws_status_off = 0;
@@ -73,6 +78,64 @@ SPAN_INFLIGHT(server, struct server_inflight, 0);
 // Force the event type into BTF for bpf2go -type.
 const struct http_server_event *unused_http_server_event __attribute__((unused));
 
+#define REQ_WINDOW_MAX 512
+
+// A copy of the start of a *Request, per CPU (a program runs on one CPU).
+struct req_copy {
+	u8 b[REQ_WINDOW_MAX + 16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, u32);
+	__type(value, struct req_copy);
+	__uint(max_entries, 1);
+} req_copies SEC(".maps");
+
+// req_u64 is the word at off in the copy.
+static __always_inline u64 req_u64(const struct req_copy *c, u64 off)
+{
+	return *(const u64 *)(c->b + (off & (REQ_WINDOW_MAX - 1)));
+}
+
+// req_field copies the 16 bytes at off of req into c, where the one-read
+// copy could not be made.
+static __always_inline void req_field(struct req_copy *c, u64 req, u64 off)
+{
+	bpf_probe_read_user(c->b + (off & (REQ_WINDOW_MAX - 1)), 16, (void *)(req + off));
+}
+
+// copy_request fills c with every field the entry reads from req: one
+// read of the window, else (no window, or its end not readable) one read
+// per field.
+static __always_inline struct req_copy *copy_request(u64 req)
+{
+	u32 zero = 0;
+	struct req_copy *c = bpf_map_lookup_elem(&req_copies, &zero);
+	if (!c)
+		return NULL;
+	u64 n = req_window;
+	if (n > 0 && n <= REQ_WINDOW_MAX && bpf_probe_read_user(c->b, n, (void *)req) == 0)
+		return c;
+	__builtin_memset(c->b, 0, sizeof(c->b));
+	if (req_method_off >= REQ_WINDOW_MAX || req_url_off >= REQ_WINDOW_MAX ||
+	    req_proto_major_off >= REQ_WINDOW_MAX || req_proto_minor_off >= REQ_WINDOW_MAX ||
+	    req_header_off >= REQ_WINDOW_MAX || req_host_off >= REQ_WINDOW_MAX ||
+	    req_remote_addr_off >= REQ_WINDOW_MAX || req_tls_off >= REQ_WINDOW_MAX ||
+	    req_ctx_off >= REQ_WINDOW_MAX)
+		return NULL;
+	req_field(c, req, req_method_off);
+	req_field(c, req, req_url_off);
+	req_field(c, req, req_proto_major_off);
+	req_field(c, req, req_proto_minor_off);
+	req_field(c, req, req_header_off);
+	req_field(c, req, req_host_off);
+	req_field(c, req, req_remote_addr_off);
+	req_field(c, req, req_tls_off);
+	req_field(c, req, req_ctx_off);
+	return c;
+}
+
 // RW_XNET_H2 marks rw.data as a golang.org/x/net/http2
 // *responseWriterState (no itab: runHandler takes a pointer).
 #define RW_XNET_H2 1
@@ -88,28 +151,36 @@ static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_da
 	f->rw.tab = rw_tab;
 	f->rw.data = rw_data;
 	struct http_server_event *ev = &f->ev;
+	struct req_copy *rc = copy_request(req);
+	if (!rc) {
+		bpf_map_delete_elem(&server_inflight, &goid);
+		return 0;
+	}
 
-	read_go_string_at(ev->method, req + req_method_off);
+	read_go_string(ev->method, req_u64(rc, req_method_off), req_u64(rc, req_method_off + 8));
 	if (ev->method[0] == 'P' && ev->method[1] == 'R' && ev->method[2] == 'I' && !ev->method[3]) {
 		// "PRI * HTTP/2.0": the HTTP/2 connection preface that an h2c
 		// handler takes over, not a request.
 		bpf_map_delete_elem(&server_inflight, &goid);
 		return 0;
 	}
-	u64 url = read_u64(req + req_url_off);
+	u64 url = req_u64(rc, req_url_off);
 	if (url) {
 		struct go_string p = {};
 		bpf_probe_read_user(&p, sizeof(p), (void *)(url + url_path_off));
 		ev->path_len = p.len;
 		read_go_string(ev->path, p.ptr, p.len);
 	}
-	read_go_string_at(ev->host, req + req_host_off);
-	read_go_string_at(ev->remote, req + req_remote_addr_off);
-	ev->proto_major = read_u64(req + req_proto_major_off);
-	ev->proto_minor = read_u64(req + req_proto_minor_off);
-	ev->tls = read_u64(req + req_tls_off) != 0;
+	read_go_string(ev->host, req_u64(rc, req_host_off), req_u64(rc, req_host_off + 8));
+	read_go_string(ev->remote, req_u64(rc, req_remote_addr_off),
+		       req_u64(rc, req_remote_addr_off + 8));
+	ev->proto_major = req_u64(rc, req_proto_major_off);
+	ev->proto_minor = req_u64(rc, req_proto_minor_off);
+	ev->tls = req_u64(rc, req_tls_off) != 0;
+	u64 header = req_u64(rc, req_header_off);
+	u64 rctx_data = req_u64(rc, req_ctx_off + 8);
 
-	read_headers(read_u64(req + req_header_off), &f->hv);
+	read_headers(header, &f->hv);
 	__builtin_memcpy(ev->user_agent, f->hv.user_agent, sizeof(ev->user_agent));
 
 	ev->hdr.parent_remote =
@@ -117,9 +188,7 @@ static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_da
 
 	// A server span is a root unless the caller sent its context; it is
 	// the active span of the request's context and of this goroutine.
-	struct go_iface rctx = {};
-	bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + req_ctx_off));
-	span_start(f, NULL, rctx.data, goid);
+	span_start(f, NULL, rctx_data, goid);
 	if (ev->hdr.parent_remote && f->hv.ts.len > 0 && sampled(&ev->hdr.sc)) {
 		struct trace_state_event *ts = bpf_ringbuf_reserve(&events, sizeof(*ts), 0);
 		if (!ts) {

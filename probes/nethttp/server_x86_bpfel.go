@@ -46,6 +46,11 @@ type serverInheritedSpan struct {
 	Root uint64
 }
 
+type serverReqCopy struct {
+	_ structs.HostLayout
+	B [528]uint8
+}
+
 type serverServerInflight struct {
 	_    structs.HostLayout
 	Head struct {
@@ -131,6 +136,7 @@ const (
 	serverMapCounters              = "counters"
 	serverMapEvents                = "events"
 	serverMapGoroutineParents      = "goroutine_parents"
+	serverMapReqCopies             = "req_copies"
 	serverMapServerInflight        = "server_inflight"
 	serverMapServerZero            = "server_zero"
 	serverMapSpansByCtx            = "spans_by_ctx"
@@ -166,6 +172,7 @@ const (
 	serverVarReqRemoteAddrOff      = "req_remote_addr_off"
 	serverVarReqTlsOff             = "req_tls_off"
 	serverVarReqUrlOff             = "req_url_off"
+	serverVarReqWindow             = "req_window"
 	serverVarResponseStatusOff     = "response_status_off"
 	serverVarSamplerParentBased    = "sampler_parent_based"
 	serverVarSamplerRoot           = "sampler_root"
@@ -236,6 +243,7 @@ type serverMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	ReqCopies        *ebpf.MapSpec `ebpf:"req_copies"`
 	ServerInflight   *ebpf.MapSpec `ebpf:"server_inflight"`
 	ServerZero       *ebpf.MapSpec `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
@@ -274,6 +282,7 @@ type serverVariableSpecs struct {
 	ReqRemoteAddrOff      *ebpf.VariableSpec `ebpf:"req_remote_addr_off"`
 	ReqTlsOff             *ebpf.VariableSpec `ebpf:"req_tls_off"`
 	ReqUrlOff             *ebpf.VariableSpec `ebpf:"req_url_off"`
+	ReqWindow             *ebpf.VariableSpec `ebpf:"req_window"`
 	ResponseStatusOff     *ebpf.VariableSpec `ebpf:"response_status_off"`
 	SamplerParentBased    *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
 	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
@@ -313,6 +322,7 @@ type serverMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	ReqCopies        *ebpf.Map `ebpf:"req_copies"`
 	ServerInflight   *ebpf.Map `ebpf:"server_inflight"`
 	ServerZero       *ebpf.Map `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
@@ -325,6 +335,7 @@ func (m *serverMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.GoroutineParents,
+		m.ReqCopies,
 		m.ServerInflight,
 		m.ServerZero,
 		m.SpansByCtx,
@@ -364,6 +375,7 @@ type serverVariables struct {
 	ReqRemoteAddrOff      *ebpf.Variable `ebpf:"req_remote_addr_off"`
 	ReqTlsOff             *ebpf.Variable `ebpf:"req_tls_off"`
 	ReqUrlOff             *ebpf.Variable `ebpf:"req_url_off"`
+	ReqWindow             *ebpf.Variable `ebpf:"req_window"`
 	ResponseStatusOff     *ebpf.Variable `ebpf:"response_status_off"`
 	SamplerParentBased    *ebpf.Variable `ebpf:"sampler_parent_based"`
 	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
