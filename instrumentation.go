@@ -180,6 +180,9 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	i.log.Info("target", "pid", i.target.PID, "go", i.target.Bin.GoVersion(), "pie", i.target.Bin.PIE(),
 		"symtab", i.target.Bin.HasSymtab(), "dwarf", i.target.DWARF != nil)
 	err = mgr.Load(probes.All(), i.pl)
+	// Every probe has its offsets now: the DWARF is not needed again.
+	i.target.DWARF = nil
+	i.target.Bin.ReleaseDWARF()
 	for _, st := range mgr.Statuses() {
 		if st.Loaded {
 			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links,

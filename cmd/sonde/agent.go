@@ -32,7 +32,9 @@ func agent(verbose bool, stderr io.Writer) int {
 		return exitError
 	}
 	code := exitOK
-	if err := inst.Load(ctx); err != nil {
+	err = inst.Load(ctx)
+	releaseMemory()
+	if err != nil {
 		fmt.Fprintf(stderr, "sonde: loading probes into pid %d: %v\n", inst.PID(), err)
 		code = exitError
 	} else if err := inst.Run(ctx); err != nil {

@@ -217,6 +217,10 @@ const usageTail = `
 Spans are exported as the OTEL_* variables say: with none set, OTLP over
 plain HTTP to http://localhost:4318 (the OpenTelemetry default).
 
+The agent runs with a soft memory limit of 32 MiB (the Go runtime's
+GOMEMLIMIT, which overrides it), so that reading a large binary's DWARF
+does not double its footprint.
+
 Loading eBPF programs needs root, or CAP_BPF+CAP_PERFMON (uprobe_multi,
 kernel 6.6+), or CAP_SYS_ADMIN.
 `

@@ -22,6 +22,7 @@ func main() {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		sdkLog.Error(err, "OpenTelemetry SDK")
 	}))
+	limitMemory()
 	os.Exit(sonde(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -24,7 +24,9 @@ func instrument(pid int, opts []auto.InstrumentationOption) (*session, error) {
 		cancel()
 		return nil, fmt.Errorf("instrumenting pid %d: %w", pid, err)
 	}
-	if err := inst.Load(ctx); err != nil {
+	err = inst.Load(ctx)
+	releaseMemory()
+	if err != nil {
 		inst.Close()
 		cancel()
 		return nil, fmt.Errorf("loading probes into pid %d: %w", pid, err)
