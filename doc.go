@@ -55,6 +55,17 @@
 //     and exports its manual spans (see Manual spans below), by writing one
 //     byte into the target from user space. Unset, that flag is never
 //     written.
+//   - OTEL_GO_AUTO_PROPAGATION (default auto): how outgoing net/http
+//     requests carry the client span's traceparent (and the trace's
+//     tracestate): uprobe writes it into the request buffer with
+//     bpf_probe_write_user (refused under kernel lockdown); network adds it
+//     to the bytes as the kernel sends them (sock_ops on the target's
+//     cgroup, sk_msg on its sockets: plaintext HTTP/1.x on connections
+//     opened after attach, never HTTPS or HTTP/2; needs CAP_NET_ADMIN,
+//     CAP_BPF and CAP_PERFMON); auto picks uprobe where the kernel allows
+//     it, else network; off sends nothing. WithPropagation overrides it.
+//   - OTEL_PROPAGATORS (default tracecontext,baggage): the standard list;
+//     none, or a list without tracecontext, turns outgoing propagation off.
 //
 // # Manual spans and custom attributes
 //
@@ -99,6 +110,18 @@
 //     Close waits for the exporter to take the spans still queued
 //     (WithShutdownTimeout); those it has not taken are counted as dropped
 //     and Close's error, matching ErrShutdownTimeout, says how many.
+//   - OTEL_GO_AUTO_PROBE_SITES (default emulated): where uprobes attach.
+//     emulated puts each entry probe on the push %rbp after the stack
+//     check (arm64: its b.ls) and, for a function called only directly,
+//     each return probe on the caller side of its calls, on instructions
+//     the kernel runs itself (about 0.5 µs a hit here, against 10 µs for a
+//     single-stepped one); `sonde check` says which kind each probe uses
+//     and why. classic keeps the first byte and the ret instructions.
+//   - OTEL_GO_AUTO_REQUIRE: comma-separated features (spans, other-user,
+//     target-env, user-write, bpf-write, memlock, net-path) that must work
+//     (WithRequire): Load fails when missing capabilities or the kernel
+//     switch one off. Unset, each missing feature is logged once, naming
+//     the capability, and switched off; `sonde check` lists them.
 //
 // Always read:
 //
@@ -117,6 +140,44 @@
 //     exporter writes its JSON spans: stderr, stdout, or a file path,
 //     appended to. Standard error keeps them apart from the output of a
 //     program started with `sonde run`.
+//   - OTEL_BSP_MAX_QUEUE_SIZE (default 8192): how many spans may wait for
+//     the exporter or be in export (WithQueueSize). This bounds the agent's
+//     memory while the collector is down or slow: beyond it spans are
+//     dropped, counted in Stats.Dropped and reported in the log.
+//   - OTEL_METRICS_EXPORTER (default otlp): where Sonde's own metrics go
+//     (see Metrics; WithMetricReader overrides it): otlp, console,
+//     prometheus or none (off), through
+//     go.opentelemetry.io/contrib/exporters/autoexport and the
+//     OTEL_EXPORTER_OTLP_* and OTEL_METRIC_EXPORT_INTERVAL variables; with
+//     no endpoint variable set, plaintext to http://localhost:4318 as for
+//     traces. Unset, the metrics follow the spans: otlp when they go over
+//     OTLP, none when they go to the console, nowhere or an exporter given
+//     with WithTraceExporter.
+//
+// # Metrics
+//
+// Sonde reports its own health as OpenTelemetry metrics, with the spans'
+// resource, observed from Stats at each collection and once more at
+// Close:
+//
+//   - otel.sdk.exporter.span.exported {span}: spans the exporter took;
+//     error.type=export_failed for those in failed exports.
+//   - otel.sdk.processor.span.processed {span}: spans handed to the
+//     exporter; error.type=queue_full for those dropped.
+//   - otel.sdk.processor.span.queue.size and
+//     otel.sdk.processor.span.queue.capacity {span}: the export queue now
+//     and its bound.
+//   - sonde.events.read {event}: ring buffer records read.
+//   - sonde.spans.dropped {span}: what was lost, by error.type:
+//     queue_full, export_failed, ringbuf_full (events BPF could not emit),
+//     decode_error, annotation_lost.
+//   - sonde.bpf.overflows {event}: BPF-side overflows by sonde.bpf.counter,
+//     the names of Stats.Overflows ("events dropped: ring buffer full" and
+//     the correlation maps').
+//   - sonde.bpf.inflight {entry}: entries of the BPF in-flight maps by
+//     sonde.bpf.map; all return to 0 when no span is in progress.
+//   - sonde.probes.attached {probe}: 1 per attached probe by
+//     sonde.probe.name, 0 once detached.
 //
 // [Environment] lists every variable with its default and the option that
 // overrides it; `sonde help` prints it.

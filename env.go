@@ -32,6 +32,8 @@ func Environment() []EnvVar {
 		{envServiceName, "unknown_service:<executable>", "WithServiceName(name)", "service.name; when unset: service.name in " + envResource + ", else the target's own " + envServiceName + ", else the default", true},
 		{envResource, "", "WithResourceAttributes(attrs...)", "extra resource attributes, key=value,...", true},
 		{envShutdownTimeout, defaultShutdownTimeout.String(), "WithShutdownTimeout(d)", "how long stopping waits for the exporter to take the last spans (10s, or milliseconds); what is left is reported as not sent", true},
+		{envProbeSites, "emulated", "-", "classic puts entry probes on each function's first byte and return probes on its ret instructions, as before emulated sites (instructions the kernel runs without a single step: about 0.5 µs a hit instead of 10)", true},
+		{envRequire, "", "WithRequire(features...)", "comma-separated features that must work, else start fails: spans, other-user, target-env, user-write, bpf-write, memlock, net-path (sonde check lists them); unset, a missing one is logged and switched off", true},
 		{envLogLevel, "info", "WithLogger(logger)", "debug, info, warn or error, for the default logger (stderr)", false},
 		{envTracesExporter, defaultTracesExporter, "WithTraceExporter(exp)", "otlp, console or none", false},
 		{envOTLPProtocol, defaultOTLPProtocol, "WithTraceExporter(exp)", "http/protobuf or grpc", false},
@@ -47,6 +49,12 @@ func Environment() []EnvVar {
 		{envConsoleOutput, defaultConsoleOutput, "WithTraceExporter(exp)", "where the console exporter writes its JSON spans: stderr, stdout or a file path (appended to)", false},
 		{envSampler, "parentbased_always_on", "WithSampler(s)", "always_on, always_off, traceidratio or their parentbased_ forms", false},
 		{envSamplerArg, "1.0", "WithSampler(s)", "the ratio of traceidratio samplers", false},
+		{envQueueSize, "8192", "WithQueueSize(n)", "spans that may wait for the exporter or be in export; beyond it spans are dropped, counted and reported", false},
+		{envMetricsExporter, "otlp", "WithMetricReader(r)", "Sonde's own health metrics (sonde.*, otel.sdk.*): otlp (to the OTLP endpoint, plaintext http://localhost:4318 by default), console, prometheus or none; unset: otlp when spans go over OTLP, else none", false},
+		{envOTLPMetricsEndpoint, "", "WithMetricReader(r)", "collector URL for metrics, used as is; wins over " + envOTLPEndpoint, false},
+		{envOTLPMetricsProtocol, "", "WithMetricReader(r)", "the protocol for metrics only; wins over " + envOTLPProtocol, false},
+		{envOTLPMetricsInsecure, "", "WithMetricReader(r)", "the same as " + envOTLPInsecure + " for metrics only", false},
+		{envOTLPMetricsCertificate, "", "WithMetricReader(r)", "the same as " + envOTLPCertificate + " for metrics only", false},
 	}
 	decls, _ := probe.DeclaredSettings(probes.All()) // checked by the tests
 	for _, d := range decls {

@@ -35,6 +35,8 @@ type Instrumentation struct {
 	target *probe.Target
 	pl     *pipeline.Pipeline
 	mgr    *probe.Manager
+	// metrics are Sonde's own (metrics.go); nil when off.
+	metrics *selfMetrics
 
 	countMu sync.Mutex
 	counted map[uint32]uint64 // BPF counter values already reported
@@ -81,10 +83,11 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 	}
 	target, err := probe.NewTarget(pid, log)
 	if err != nil {
-		return nil, err
+		return nil, kernel.ExplainAccess(pid, err)
 	}
 	target.Settings = cfg.settings
 	target.Sampler = cfg.sampler
+	target.ClassicSites = cfg.classicSites
 	inst := &Instrumentation{cfg: cfg, log: log, target: target}
 	res, err := inst.resource(ctx)
 	if err != nil {
@@ -99,11 +102,12 @@ func NewInstrumentation(ctx context.Context, opts ...InstrumentationOption) (*In
 			return nil, fmt.Errorf("creating exporter from OTEL_* environment: %w", err)
 		}
 	}
-	inst.pl, err = pipeline.New(pipeline.Config{Exporter: exp, Resource: res, Logger: log})
+	inst.pl, err = pipeline.New(pipeline.Config{Exporter: exp, Resource: res, Logger: log, QueueSize: cfg.queueSize})
 	if err != nil {
 		target.Close()
 		return nil, fmt.Errorf("creating pipeline: %w", err)
 	}
+	inst.metrics = newSelfMetrics(ctx, cfg, res, log)
 	return inst, nil
 }
 
@@ -166,11 +170,11 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	facts := i.target.Facts
 	i.log.Info("kernel", facts.KeyValues()...)
 	if facts.WriteUser != nil {
-		i.log.Info("writing into the target from BPF is off; outgoing trace context propagation from BPF is off",
+		i.log.Info("writing into the target from BPF is off; outgoing trace context takes the network path (sock_ops + sk_msg, plaintext HTTP/1.x) where it can",
 			"reason", facts.WriteUser.Error())
 	}
-	if err := kernel.RemoveMemlock(); err != nil {
-		return fmt.Errorf("removing memlock limit: %w", err)
+	if err := i.checkFeatures(); err != nil {
+		return err
 	}
 	mgr, err := probe.NewManager(i.target)
 	if err != nil {
@@ -180,6 +184,9 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	i.log.Info("target", "pid", i.target.PID, "go", i.target.Bin.GoVersion(), "pie", i.target.Bin.PIE(),
 		"symtab", i.target.Bin.HasSymtab(), "dwarf", i.target.DWARF != nil)
 	err = mgr.Load(probes.All(), i.pl)
+	if merr := i.metrics.observe(i); merr != nil {
+		i.log.Info("Sonde's own metrics are off", "error", merr.Error())
+	}
 	// Every probe has its offsets now: the DWARF is not needed again.
 	i.target.DWARF = nil
 	i.target.Bin.ReleaseDWARF()
@@ -297,6 +304,9 @@ func (i *Instrumentation) Close() error {
 			err = fmt.Errorf("%w: %s not sent within the %v shutdown timeout", ErrShutdownTimeout, pipeline.Count(unsent.Spans, "span"), timeout)
 		}
 		errs = append(errs, err)
+		mctx, mcancel := context.WithTimeout(context.Background(), timeout)
+		i.metrics.shutdown(mctx) // the last values, after the last spans
+		mcancel()
 		errs = append(errs, i.target.Close())
 		i.closeErr = errors.Join(errs...)
 	})

@@ -10,9 +10,11 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/sonde-go/auto/internal/pipeline"
 	"github.com/sonde-go/auto/internal/probe"
 )
 
@@ -26,6 +28,14 @@ const (
 	envLogLevel    = "OTEL_LOG_LEVEL"
 	// envShutdownTimeout: a Go duration ("10s") or milliseconds.
 	envShutdownTimeout = "OTEL_GO_AUTO_SHUTDOWN_TIMEOUT"
+	// envProbeSites: "emulated" (default) or "classic" probe sites.
+	envProbeSites = "OTEL_GO_AUTO_PROBE_SITES"
+	// envRequire: comma-separated features (kernel.FeatureNames) whose
+	// absence is an error at Load instead of a log line.
+	envRequire = "OTEL_GO_AUTO_REQUIRE"
+	// envQueueSize: the OpenTelemetry batch span processor's queue size,
+	// always read.
+	envQueueSize = "OTEL_BSP_MAX_QUEUE_SIZE"
 )
 
 // defaultShutdownTimeout bounds how long Close waits for the exporter to
@@ -58,12 +68,23 @@ type config struct {
 	loggerSet   bool
 	// shutdownTimeout bounds the flush of Close.
 	shutdownTimeout time.Duration
+	// classicSites keeps the first-byte and ret probe sites
+	// (OTEL_GO_AUTO_PROBE_SITES=classic).
+	classicSites bool
 	// decls are the probe settings by name; settings their values.
 	decls    map[string]probe.Setting
 	settings probe.Settings
 	sampler  *probe.Sampler // nil: from OTEL_TRACES_SAMPLER (always read)
+	require  []string       // features that must work (OTEL_GO_AUTO_REQUIRE, WithRequire)
 	problems []error        // invalid environment values, reported at start
 	errs     []error        // invalid option values, returned by newConfig
+
+	// queueSize bounds the spans waiting for or in export
+	// (OTEL_BSP_MAX_QUEUE_SIZE, always read; WithQueueSize).
+	queueSize int
+	// metricReader reads Sonde's own metrics; nil: from
+	// OTEL_METRICS_EXPORTER (always read).
+	metricReader sdkmetric.Reader
 }
 
 // InstrumentationOption configures an Instrumentation. It is sealed: only
@@ -89,6 +110,15 @@ func newConfig(opts []InstrumentationOption, decls []probe.Setting) (config, err
 	// the options, like the exporter's; WithSampler overrides them.
 	s, problems := samplerFromEnv()
 	c.sampler, c.problems = &s, problems
+	// OTEL_BSP_MAX_QUEUE_SIZE is the SDK's too: read whatever the options.
+	c.queueSize = pipeline.DefaultQueueSize
+	if v := os.Getenv(envQueueSize); v != "" {
+		if n, err := parseQueueSize(v); err != nil {
+			c.problems = append(c.problems, fmt.Errorf("%s=%q: %w", envQueueSize, v, err))
+		} else {
+			c.queueSize = n
+		}
+	}
 	for _, d := range decls {
 		c.decls[d.Env] = d
 	}
@@ -143,6 +173,16 @@ func (c config) fromEnv(decls []probe.Setting) config {
 		} else {
 			c.shutdownTimeout = d
 		}
+	}
+	if v := os.Getenv(envRequire); v != "" {
+		c.require = requireList(v)
+	}
+	switch v := strings.TrimSpace(os.Getenv(envProbeSites)); v {
+	case "", "emulated":
+	case "classic":
+		c.classicSites = true
+	default:
+		c.problems = append(c.problems, fmt.Errorf("%s=%q: want emulated or classic", envProbeSites, v))
 	}
 	for _, d := range decls {
 		v := os.Getenv(d.Env)
@@ -239,9 +279,95 @@ func WithShutdownTimeout(d time.Duration) InstrumentationOption {
 	})
 }
 
+// WithQueueSize bounds the spans that wait for the exporter or are in
+// export (default 8192): beyond it spans are dropped and counted in
+// Stats.Dropped. It overrides OTEL_BSP_MAX_QUEUE_SIZE. An n <= 0 makes
+// NewInstrumentation fail.
+func WithQueueSize(n int) InstrumentationOption {
+	return optionFunc(func(c config) config {
+		if n <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("queue size %d: not a positive number", n))
+			return c
+		}
+		c.queueSize = n
+		return c
+	})
+}
+
+// parseQueueSize reads a positive number of spans.
+func parseQueueSize(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0, errors.New("not a positive number of spans")
+	}
+	return n, nil
+}
+
+// WithMetricReader reads Sonde's own metrics (see doc.go, Metrics) with r
+// instead of the reader chosen by OTEL_METRICS_EXPORTER, e.g. an
+// sdkmetric.ManualReader. Sonde shuts it down on Close.
+func WithMetricReader(r sdkmetric.Reader) InstrumentationOption {
+	return optionFunc(func(c config) config { c.metricReader = r; return c })
+}
+
 // WithLogger sets the logger. It overrides OTEL_LOG_LEVEL's default logger.
 func WithLogger(l logr.Logger) InstrumentationOption {
 	return optionFunc(func(c config) config { c.logger, c.loggerSet = l, true; return c })
+}
+
+// Propagation is a mechanism for outgoing trace context (WithPropagation).
+type Propagation string
+
+// Outgoing trace context mechanisms.
+const (
+	// PropagationAuto: the uprobe write path where the kernel allows
+	// bpf_probe_write_user, else the network path.
+	PropagationAuto Propagation = "auto"
+	// PropagationUprobe writes the traceparent header into the request's
+	// buffer (bpf_probe_write_user; refused under kernel lockdown).
+	PropagationUprobe Propagation = "uprobe"
+	// PropagationNetwork adds it to the request's bytes as the kernel
+	// sends them (sock_ops + sk_msg; plaintext HTTP/1.x only; needs
+	// CAP_NET_ADMIN with CAP_BPF and CAP_PERFMON).
+	PropagationNetwork Propagation = "network"
+	// PropagationOff sends no trace context.
+	PropagationOff Propagation = "off"
+)
+
+// WithPropagation chooses how outgoing net/http requests carry the trace
+// context. It overrides OTEL_GO_AUTO_PROPAGATION, and OTEL_PROPAGATORS=none
+// unless p is PropagationOff.
+func WithPropagation(p Propagation) InstrumentationOption {
+	return optionFunc(func(c config) config {
+		c = WithSetting("OTEL_GO_AUTO_PROPAGATION", string(p)).apply(c)
+		if _, ok := c.decls["OTEL_PROPAGATORS"]; ok && p != PropagationOff {
+			c.settings["OTEL_PROPAGATORS"] = "tracecontext"
+		}
+		return c
+	})
+}
+
+// WithRequire makes each named feature a requirement: Load fails when
+// missing privileges or the kernel switch it off, instead of logging one
+// line and going on without it. The names are those `sonde check` prints:
+// spans, other-user, target-env, user-write, bpf-write, memlock, net-path.
+// It overrides OTEL_GO_AUTO_REQUIRE (comma-separated names).
+func WithRequire(features ...string) InstrumentationOption {
+	return optionFunc(func(c config) config {
+		c.require = append([]string(nil), features...)
+		return c
+	})
+}
+
+// requireList splits a comma-separated OTEL_GO_AUTO_REQUIRE value.
+func requireList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // WithSetting sets the probe setting whose environment variable is name

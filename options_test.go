@@ -18,7 +18,7 @@ import (
 )
 
 // rootEnv is every variable of Sonde itself that newConfig reads.
-var rootEnv = []string{envTargetExe, envTargetPID, envServiceName, envResource, envLogLevel, envShutdownTimeout}
+var rootEnv = []string{envTargetExe, envTargetPID, envServiceName, envResource, envLogLevel, envShutdownTimeout, envProbeSites}
 
 // cleanEnv empties every variable newConfig reads (empty means unset),
 // then sets env.
@@ -164,6 +164,12 @@ func otherValue(t *testing.T, d probe.Setting) string {
 	t.Helper()
 	if d.Check != nil {
 		// Add a case here for settings that are not booleans.
+		switch d.Env {
+		case "OTEL_GO_AUTO_PROPAGATION":
+			return "network"
+		case "OTEL_PROPAGATORS":
+			return "none"
+		}
 		t.Fatalf("setting %s: no test value for a non-boolean setting", d.Env)
 	}
 	on, err := strconv.ParseBool(d.Default)

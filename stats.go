@@ -26,6 +26,9 @@ type Stats struct {
 	// InFlight counts the entries of the BPF correlation and in-flight
 	// maps; all return to zero when no span is in progress.
 	InFlight map[string]int
+	// Probes are the counters of probes that keep their own (e.g. what
+	// network-path propagation did with each request), by name.
+	Probes map[string]uint64
 }
 
 // Stats returns counters of the pipeline and of the BPF side. After Close
@@ -46,9 +49,10 @@ func (i *Instrumentation) Stats() Stats {
 	case closed != nil:
 		maps.Copy(s.Overflows, closed.Overflows)
 		s.InFlight = maps.Clone(closed.InFlight)
+		s.Probes = maps.Clone(closed.Probes)
 	case i.mgr != nil:
 		bpf := i.bpfStats()
-		s.Overflows, s.InFlight = bpf.Overflows, bpf.InFlight
+		s.Overflows, s.InFlight, s.Probes = bpf.Overflows, bpf.InFlight, bpf.Probes
 	}
 	return s
 }
@@ -60,5 +64,6 @@ func (i *Instrumentation) bpfStats() Stats {
 		s.Overflows[probe.CounterNames[k]] = v
 	}
 	s.InFlight = i.mgr.InFlight()
+	s.Probes = i.mgr.ProbeCounters()
 	return s
 }

@@ -15,5 +15,5 @@ import (
 
 // All returns every probe, in load order.
 func All() []probe.Probe {
-	return []probe.Probe{nethttp.Server{}, nethttp.XNetHTTP2Server{}, nethttp.Client{}, nethttp.Inject{}, databasesql.Probe{}, goroutines.Probe{}, grpc.Server{}, grpc.Client{}, otelglobal.Probe{}, sondesdk.Probe{}, kafkago.Probe{}}
+	return []probe.Probe{nethttp.Server{}, nethttp.XNetHTTP2Server{}, nethttp.Client{}, nethttp.Inject{}, nethttp.NetPath{}, databasesql.Probe{}, goroutines.Probe{}, grpc.Server{}, grpc.Client{}, grpc.Inject{}, otelglobal.Probe{}, sondesdk.Probe{}, kafkago.Probe{}}
 }

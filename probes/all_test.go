@@ -49,7 +49,8 @@ func fixtureTarget(t *testing.T, dir string) *probe.Target {
 			settings[s.Env] = "true"
 		}
 	}
-	return &probe.Target{Exe: path, Bin: bin, DWARF: d, Facts: &kernel.Facts{}, Settings: settings}
+	// A kernel that allows everything, to an agent with every capability.
+	return &probe.Target{Exe: path, Bin: bin, DWARF: d, Facts: &kernel.Facts{Caps: kernel.Caps{Effective: ^uint64(0)}}, Settings: settings}
 }
 
 // TestContract checks what every probe promises, with no kernel: its hooks
@@ -94,7 +95,9 @@ func checkPrepares(t *testing.T, p probe.Probe, events []string) {
 	var why []string
 	fixtures := p.KernelTests().Fixtures
 	for _, name := range slices.Sorted(maps.Keys(fixtures)) {
-		mgr, err := probe.NewManager(fixtureTarget(t, filepath.Join("..", fixtures[name])))
+		tgt := fixtureTarget(t, filepath.Join("..", fixtures[name]))
+		maps.Copy(tgt.Settings, p.KernelTests().Settings)
+		mgr, err := probe.NewManager(tgt)
 		if err != nil {
 			t.Fatal(err)
 		}

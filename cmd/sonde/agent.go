@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/sonde-go/auto"
+	"github.com/sonde-go/auto/internal/process"
 )
 
 // agent is sonde with no command: it instruments the target the
@@ -27,6 +28,9 @@ func agent(verbose bool, stderr io.Writer) int {
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintln(stderr, "sonde: stopped before the target started")
 		return exitOK
+	case errors.Is(err, process.ErrExited):
+		fmt.Fprintf(stderr, "sonde: %v before it was instrumented\n", err)
+		return exitOK
 	case err != nil:
 		fmt.Fprintf(stderr, "sonde: %v\n", err)
 		return exitError
@@ -34,7 +38,10 @@ func agent(verbose bool, stderr io.Writer) int {
 	code := exitOK
 	err = inst.Load(ctx)
 	releaseMemory()
-	if err != nil {
+	if err != nil && !process.Alive(inst.PID()) {
+		// Killed while the probes were attaching: the target exited.
+		fmt.Fprintf(stderr, "sonde: target pid %d exited while the probes were loading\n", inst.PID())
+	} else if err != nil {
 		fmt.Fprintf(stderr, "sonde: loading probes into pid %d: %v\n", inst.PID(), err)
 		code = exitError
 	} else if err := inst.Run(ctx); err != nil {

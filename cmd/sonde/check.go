@@ -17,17 +17,24 @@ import (
 	"github.com/sonde-go/auto/internal/probe"
 	"github.com/sonde-go/auto/internal/process"
 	sondeprobes "github.com/sonde-go/auto/probes"
+	"github.com/sonde-go/auto/probes/nethttp"
 )
 
 // checkReport is everything `sonde check` prints.
 type checkReport struct {
-	facts    *kernel.Facts
-	path     string // executable, as given or as the process sees it
-	pid      int    // 0 with --exe
-	running  []int  // with --exe: processes running it
-	bin      binInfo
-	libs     []string // libraries the probes care about, in probe order
-	statuses []probe.Status
+	facts   *kernel.Facts
+	path    string // executable, as given or as the process sees it
+	pid     int    // 0 with --exe
+	running []int  // with --exe: processes running it
+	// targetUID owns the process (the first running one with --exe);
+	// -1 when none runs.
+	targetUID int
+	bin       binInfo
+	libs      []string // libraries the probes care about, in probe order
+	statuses  []probe.Status
+	// propagation says how outgoing requests carry the trace context;
+	// notPropagated what does not carry it.
+	propagation, notPropagated string
 }
 
 // binInfo is what the report says of the binary.
@@ -79,11 +86,11 @@ func inspect(inv invocation, log logr.Logger) (*checkReport, error) {
 			return nil, fmt.Errorf("no running process with pid %d", inv.pid)
 		}
 		if r.path, err = process.ExePath(inv.pid); err != nil {
-			return nil, err
+			return nil, kernel.ExplainAccess(inv.pid, err)
 		}
 		t, err = probe.NewTarget(inv.pid, log)
 		if err != nil {
-			return nil, fmt.Errorf("pid %d runs %s: %w", inv.pid, r.path, err)
+			return nil, fmt.Errorf("pid %d runs %s: %w", inv.pid, r.path, kernel.ExplainAccess(inv.pid, err))
 		}
 	} else {
 		t, err = exeTarget(inv.exe, log)
@@ -95,6 +102,13 @@ func inspect(inv invocation, log logr.Logger) (*checkReport, error) {
 	}
 	defer t.Close()
 	r.facts = t.Facts
+	r.targetUID = -1
+	if pid := inv.pid; pid != 0 || len(r.running) > 0 {
+		if pid == 0 {
+			pid = r.running[0]
+		}
+		r.targetUID = kernel.ProcessUID(pid)
+	}
 	r.bin = binInfo{
 		goVersion: t.Bin.GoVersion(),
 		arch:      t.Bin.Arch(),
@@ -115,6 +129,7 @@ func inspect(inv invocation, log logr.Logger) (*checkReport, error) {
 		return nil, err
 	}
 	r.statuses = mgr.Check(probes)
+	r.propagation, r.notPropagated = nethttp.PropagationSummary(t)
 	return r, nil
 }
 
@@ -145,10 +160,21 @@ func (r *checkReport) write(w io.Writer) error {
 
 	t.section("Privileges")
 	t.row("capabilities", fmt.Sprintf("%d effective", len(f.Caps.Names())))
-	t.row("used by sonde", capsText(f.Caps))
+	t.row("used by sonde", capsText(f.Caps, f.Release))
 	multi, perf := attachPrivileges(f)
 	t.row("uprobe_multi links", yesNo(multi))
 	t.row("perf-event uprobes", yesNo(perf))
+
+	// Each feature, what it needs here, and what its absence switches
+	// off (README: Capabilities).
+	t.section(fmt.Sprintf("Features (sonde uid %d, %s)", f.EUID, r.targetText()))
+	for _, st := range f.Features(kernel.Target{UID: r.targetUID}) {
+		t.row(st.Feature, featureVerdict(st))
+	}
+
+	t.section("Outgoing trace context (net/http client)")
+	t.row("traceparent", r.propagation)
+	t.row("not propagated", r.notPropagated)
 
 	t.section("Binary " + r.path)
 	switch {
@@ -185,6 +211,15 @@ func (r *checkReport) write(w io.Writer) error {
 			version = "-"
 		}
 		t.row(st.Probe, st.Library+" "+version, probeVerdict(st))
+		offsetRows(&t, st.Offsets)
+		for _, hp := range st.Placements {
+			if hp.Entry != nil {
+				t.row("  "+hp.EntryProg, hp.Symbol, placementText(*hp.Entry))
+			}
+			if hp.Return != nil {
+				t.row("  "+hp.ReturnProg, hp.Symbol, placementText(*hp.Return))
+			}
+		}
 	}
 	if err := t.write(w); err != nil {
 		return err
@@ -254,6 +289,28 @@ func attachPrivileges(f *kernel.Facts) (multi, perf error) {
 	return multi, perf
 }
 
+// targetText says whose process the features are checked for.
+func (r *checkReport) targetText() string {
+	if r.targetUID < 0 {
+		return "target of another user"
+	}
+	return fmt.Sprintf("target uid %d", r.targetUID)
+}
+
+// featureVerdict says whether a feature works, and if not what is missing
+// and what that switches off.
+func featureVerdict(st kernel.FeatureStatus) string {
+	switch {
+	case st.Needs == "-":
+		return "not needed here"
+	case st.Err == nil:
+		return "on (" + st.Needs + ")"
+	case errors.Is(st.Err, kernel.ErrMissingCaps):
+		return "off: missing " + strings.Join(st.Missing, "+") + " (needs " + st.Needs + "); switches off " + st.Off
+	}
+	return "off: " + st.Err.Error() + "; switches off " + st.Off
+}
+
 // probeVerdict says whether a checked probe would attach and why not.
 func probeVerdict(st probe.Status) string {
 	switch {
@@ -272,16 +329,28 @@ func probeVerdict(st probe.Status) string {
 	return "would not attach: " + st.Err.Error()
 }
 
+// placementText says which kind of instruction a program attaches at,
+// how many of its sites the kernel emulates (the cheap kind of probe hit)
+// and why that kind.
+func placementText(p binary.Placement) string {
+	return fmt.Sprintf("%s: %d of %d sites emulated (%s)", p.Kind, p.Emulated(), len(p.Sites), p.Why)
+}
+
 // sondeCaps are the capabilities that change what Sonde can do: loading
 // BPF and attaching uprobes (bpf, perfmon, sys_admin), reading other users'
-// processes (sys_ptrace), raising RLIMIT_MEMLOCK on kernels before 5.11
-// (sys_resource).
-var sondeCaps = []int{unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE, unix.CAP_SYS_RESOURCE}
+// processes (sys_ptrace, dac_read_search), the network path (net_admin),
+// raising RLIMIT_MEMLOCK on kernels before 5.11 (sys_resource).
+var sondeCaps = []int{unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE, unix.CAP_DAC_READ_SEARCH, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE}
 
-// capsText lists which of sondeCaps are held and which are missing.
-func capsText(c kernel.Caps) string {
+// capsText lists which of sondeCaps are held and which are missing;
+// cap_sys_resource only on kernels that charge BPF memory to
+// RLIMIT_MEMLOCK (before 5.11).
+func capsText(c kernel.Caps, release string) string {
 	var held, missing []string
 	for _, n := range sondeCaps {
+		if n == unix.CAP_SYS_RESOURCE && !kernel.ChargesMemlock(release) {
+			continue
+		}
 		name := kernel.Caps{Effective: 1 << uint(n)}.Names()[0]
 		if c.Has(n) {
 			held = append(held, name)
@@ -312,7 +381,7 @@ func dwarfNote(has bool, why error) string {
 	case why != nil && !errors.Is(why, binary.ErrNoDWARF):
 		return fmt.Sprintf(" (unreadable: %v)", errors.Unwrap(why))
 	}
-	return " (built with -ldflags=-w: struct offsets unknown)"
+	return " (built with -ldflags=-w: struct offsets from the versioned table)"
 }
 
 func yesNo(err error) string {

@@ -31,9 +31,11 @@ func TestCheckReportWrite(t *testing.T) {
 			Lockdown:  kernel.LockdownIntegrity,
 			WriteUser: errors.New("refused by kernel lockdown (mode integrity)"),
 			Caps:      caps(unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_NET_ADMIN),
+			EUID:      65534,
 		},
-		path:    "/srv/app",
-		running: []int{41, 42},
+		path:      "/srv/app",
+		running:   []int{41, 42},
+		targetUID: 0,
 		bin: binInfo{
 			goVersion: "go1.23.5", arch: "arm64", pie: true, symtab: false, dwarf: true,
 			modules: map[string]string{"example.com/app": "(devel)", "github.com/lib/pq": "v1.10.9", "golang.org/x/net": "v0.30.0"},
@@ -45,6 +47,8 @@ func TestCheckReportWrite(t *testing.T) {
 			{Probe: "grpc server", Library: "google.golang.org/grpc", Err: probe.ErrNotLinked},
 			{Probe: "http client", Library: "std", Version: "go1.23.5", Err: fmt.Errorf("net/http.(*Transport).roundTrip not in the binary: %w", probe.ErrNotLinked)},
 		},
+		propagation:   "network path (sock_ops + sk_msg: plaintext HTTP/1.x)",
+		notPropagated: "HTTPS, HTTP/2, connections opened before attach",
 	}
 	var b strings.Builder
 	if err := r.write(&b); err != nil {
@@ -60,9 +64,22 @@ func TestCheckReportWrite(t *testing.T) {
 
 Privileges
   capabilities            3 effective
-  used by sonde           cap_bpf, cap_perfmon (missing: cap_sys_admin, cap_sys_ptrace, cap_sys_resource)
+  used by sonde           cap_bpf, cap_perfmon, cap_net_admin (missing: cap_sys_admin, cap_sys_ptrace, cap_dac_read_search)
   uprobe_multi links      yes
   perf-event uprobes      no: needs CAP_SYS_ADMIN
+
+Features (sonde uid 65534, target uid 0)
+  spans                   on (cap_bpf+cap_perfmon or cap_sys_admin)
+  other-user              off: missing cap_sys_ptrace (needs cap_sys_ptrace); switches off the target cannot be opened: no spans for it
+  target-env              off: missing cap_dac_read_search+cap_sys_ptrace (needs cap_dac_read_search+cap_sys_ptrace or cap_dac_read_search+cap_perfmon); switches off the target's OTEL_SERVICE_NAME: service.name falls back to unknown_service:<exe>
+  user-write              off: missing cap_sys_ptrace (needs cap_sys_ptrace); switches off the OpenTelemetry global API bridge (OTEL_GO_AUTO_GLOBAL), the Sonde sdk, gRPC and kafka-go propagation
+  bpf-write               off: refused by kernel lockdown (mode integrity); switches off traceparent injection into outgoing requests from BPF
+  memlock                 not needed here
+  net-path                on (cap_bpf+cap_net_admin or cap_sys_admin)
+
+Outgoing trace context (net/http client)
+  traceparent             network path (sock_ops + sk_msg: plaintext HTTP/1.x)
+  not propagated          HTTPS, HTTP/2, connections opened before attach
 
 Binary /srv/app
   process                 running as pid 41, 42
@@ -140,12 +157,17 @@ func TestCheckExitCodes(t *testing.T) {
 	if err := os.WriteFile(truncated, data[:len(data)/3], 0o755); err != nil {
 		t.Fatal(err)
 	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args   []string
 		code   int
 		stderr string
 	}{
 		{[]string{"check"}, exitUsage, "sonde: check: give --exe PATH or --pid N\n"},
+		{[]string{"check", "--exe", fifo}, exitNothing, "sonde check: " + fifo + ": is a FIFO, not an executable\n"},
 		{[]string{"check", "--exe", dir}, exitNothing, "sonde check: " + dir + ": is a directory, not an executable\n"},
 		{[]string{"check", "--exe", text}, exitNothing, "sonde check: " + text + ": not a Go executable (not an ELF file)\n"},
 		{[]string{"check", "--exe", "/bin/sh"}, exitNothing, "sonde check: /bin/sh: not a Go executable (no Go build info nor pclntab)\n"},
@@ -179,7 +201,7 @@ func TestCheckExitCodes(t *testing.T) {
 // TestCheckDWARFNote: a binary without DWARF and one whose DWARF cannot be
 // read are told apart.
 func TestCheckDWARFNote(t *testing.T) {
-	if got := dwarfNote(false, fmt.Errorf("x: %w", binary.ErrNoDWARF)); got != " (built with -ldflags=-w: struct offsets unknown)" {
+	if got := dwarfNote(false, fmt.Errorf("x: %w", binary.ErrNoDWARF)); got != " (built with -ldflags=-w: struct offsets from the versioned table)" {
 		t.Errorf("no DWARF: %q", got)
 	}
 	if got := dwarfNote(false, fmt.Errorf("reading DWARF of /x: %w", errors.New("flate: corrupt input"))); got != " (unreadable: flate: corrupt input)" {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 
 	"github.com/sonde-go/auto"
+	"github.com/sonde-go/auto/internal/kernel"
 )
 
 func main() {
@@ -22,6 +23,11 @@ func main() {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		sdkLog.Error(err, "OpenTelemetry SDK")
 	}))
+	// File capabilities of the image's /sonde are permitted, not
+	// effective (kernel.RaiseEffective): take them up before anything.
+	if err := kernel.RaiseEffective(); err != nil {
+		fmt.Fprintf(os.Stderr, "sonde: %v\n", err)
+	}
 	limitMemory()
 	os.Exit(sonde(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -6,8 +6,11 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Errors callers can test with errors.Is.
@@ -26,9 +29,68 @@ var (
 	// ErrTruncated reports an ELF file shorter than its own headers say:
 	// an incomplete copy or download.
 	ErrTruncated = errors.New("truncated ELF file")
-	// ErrCorrupt reports an ELF file whose headers cannot be parsed.
+	// ErrCorrupt reports an ELF file whose headers cannot be parsed, or
+	// whose Go tables (pclntab, DWARF) claim more than the file holds.
 	ErrCorrupt = errors.New("corrupted ELF file")
+	// ErrNotRegular reports a path that is not a regular file: a
+	// directory, a FIFO, a socket or a device. Such files are refused
+	// before anything is read from them (a FIFO would block).
+	ErrNotRegular = errors.New("not a regular file")
 )
+
+// openRegular opens path for reading without blocking (O_NONBLOCK, so that
+// a FIFO with no writer cannot hang the caller) and refuses anything but a
+// regular file.
+func openRegular(path string) (*os.File, error) {
+	// Stat first for sockets, which open(2) refuses with ENXIO; the fstat
+	// after the open is the check that counts.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegularErr(path, fi.Mode())
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening executable: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	osf := os.NewFile(uintptr(fd), path)
+	fi, err := osf.Stat()
+	switch {
+	case err != nil:
+		osf.Close()
+		return nil, fmt.Errorf("opening executable: %w", err)
+	case !fi.Mode().IsRegular():
+		osf.Close()
+		return nil, notRegularErr(path, fi.Mode())
+	}
+	return osf, nil
+}
+
+func notRegularErr(path string, m fs.FileMode) error {
+	if m.IsDir() {
+		return notRegular(path + ": is a directory, not an executable")
+	}
+	return notRegular(path + ": is a " + fileKind(m) + ", not an executable")
+}
+
+// notRegular is an error that reads as msg and matches ErrNotRegular.
+type notRegular string
+
+func (e notRegular) Error() string { return string(e) }
+func (e notRegular) Unwrap() error { return ErrNotRegular }
+
+// fileKind names the type of a file that is not regular.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
+}
 
 // File is an opened Go ELF executable. Its methods are safe for concurrent
 // use.
@@ -50,6 +112,9 @@ type File struct {
 	pclnOnce sync.Once
 	pcln     *pclnTable
 	pclnErr  error
+
+	sitesMu sync.Mutex
+	sites   *siteIndex // sites.go; nil until used, and after ReleaseSites
 }
 
 // Open opens the ELF executable at path and reads its Go build info. Each
@@ -59,13 +124,9 @@ type File struct {
 // and one for an architecture other than amd64 or arm64
 // (ErrUnsupportedArch).
 func Open(path string) (*File, error) {
-	osf, err := os.Open(path)
+	osf, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening executable: %w", err)
-	}
-	if fi, err := osf.Stat(); err == nil && fi.IsDir() {
-		osf.Close()
-		return nil, fmt.Errorf("%s: is a directory, not an executable", path)
+		return nil, err
 	}
 	f, err := newFile(path, osf)
 	if err != nil {

@@ -1,2 +1,56 @@
 // Package binary reads what Sonde needs from a Go executable.
+//
+// # Probe sites
+//
+// A uprobe on an instruction the kernel emulates costs one trap (about
+// 0.5 µs a hit on the development VM, Linux 6.18); on any other it is
+// single-stepped out of line, a second trap (about 10 µs there). sites.go
+// chooses emulated instructions where the result is provably the same as
+// on the function's first byte and its ret instructions.
+//
+// What the kernels Sonde supports (6.1, 6.12, 6.18) emulate, read from
+// their sources:
+//
+//	amd64 (arch/x86/kernel/uprobes.c)        6.1  6.12  6.18
+//	  jmp rel8/rel32, call rel32, jcc         yes  yes   yes  branch_setup_xol_ops (no 0x66 prefix)
+//	  nop 0x90 (and 66 90)                    yes  yes   yes  branch_setup_xol_ops
+//	  push reg (50-57, 41 50-57)              yes  yes   yes  push_setup_xol_ops (since 4.15)
+//	  multi-byte nops (0f 1f /0, x86_nops)    no   no    yes  from 6.16, 2025 (Emulation.NOPL)
+//	  ret, pop, mov, add, cmp, test, ...      no   no    no   single-stepped
+//	arm64 (arch/arm64/kernel/probes/decode-insn.c, uprobes.c)
+//	  b, bl, b.cond, cbz/cbnz, tbz/tbnz       yes  yes   yes  simulated
+//	  br, blr, ret                            yes  yes   yes  simulated
+//	  adr, adrp                               yes  yes   yes  simulated
+//	  nop                                     no   -     -    simulated in kernels since 2024 (not used)
+//	  ldr/ldrsw literal                       no   no    no   kprobes only: a uprobe there is refused
+//	  stp, str, ldr, sub, cmp, ...            no   no    no   single-stepped (no stp fp/lr simulation)
+//
+// Entry sites (EntryPlacement), the argument registers as at the first
+// byte in every case:
+//
+//	amd64  PUSHQ BP after the stack check (Go 1.21+ frames): emulated, once
+//	       per call (the morestack path jumps back to the first byte, before
+//	       the push); the check writes only R12 and flags.
+//	       Without a push (Go before 1.21, frameless functions with a check):
+//	       the check's JBE, emulated but run again after morestack (the
+//	       in-flight guard of inflight.h drops the second hit). Otherwise
+//	       the first byte.
+//	arm64  the check's B.LS (after MOVD 16(g), R16 [, SUB $n, RSP, R17]; CMP):
+//	       simulated, run again after morestack; R16 and R17 carry no
+//	       argument. Otherwise the first byte.
+//
+// Return sites (ReturnPlacement):
+//
+//	amd64  for a function whose address is nowhere in data (itab, func
+//	       value, jump table, dynamic symbol, method table entry that keeps
+//	       its type) nor taken in code, that nothing jumps to (tail call)
+//	       and whose callers' return addresses are no branch targets: at
+//	       each direct call's return address, moved on through inert
+//	       instructions (TEST, CMP, nops, stores into the caller's frame)
+//	       to the first emulated one; one with no emulated instruction in
+//	       reach stays on the return address (single-stepped, as ret is).
+//	       Otherwise, when no call site is emulated, or when the return
+//	       program reads the stack pointer (stack results: SP is 8 more at
+//	       the caller), every ret.
+//	arm64  every ret: simulated on every supported kernel.
 package binary

@@ -33,6 +33,8 @@ var errNoPclntab = errors.New("no Go pclntab")
 // pclnTable is the parsed pclntab with its functions by name.
 type pclnTable struct {
 	funcs map[string]*gosym.Func
+	all   []gosym.Func // every function, by increasing entry (sites.go)
+	text  uint64       // runtime.text: function offsets are relative to it
 }
 
 // pclntab parses the pclntab once.
@@ -48,18 +50,34 @@ func (f *File) loadPclntab() (*pclnTable, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPcHeader(data); err != nil {
+		return nil, fmt.Errorf("%s: %w: pclntab at %#x: %w", f.path, ErrCorrupt, addr, err)
+	}
 	text, err := f.textStart(addr, data)
 	if err != nil {
 		return nil, err
 	}
+	if end := pclnTextEnd(data); !f.inCode(text, end) {
+		return nil, fmt.Errorf("%s: %w: pclntab at %#x: functions span %#x bytes from %#x, past the executable segment", f.path, ErrCorrupt, addr, end, text)
+	}
+	t, err := parsePcln(data, text)
+	if err != nil {
+		return nil, fmt.Errorf("parsing pclntab at %#x: %w", addr, err)
+	}
+	return t, nil
+}
+
+// parsePcln parses a pclntab that checkPcHeader accepted, with function
+// offsets relative to text.
+func parsePcln(data []byte, text uint64) (*pclnTable, error) {
 	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
 	if err != nil {
-		return nil, fmt.Errorf("parsing pclntab: %w", err)
+		return nil, err
 	}
 	if len(tab.Funcs) == 0 {
-		return nil, fmt.Errorf("parsing pclntab at %#x: no functions", addr)
+		return nil, errors.New("no functions")
 	}
-	t := &pclnTable{funcs: make(map[string]*gosym.Func, len(tab.Funcs))}
+	t := &pclnTable{funcs: make(map[string]*gosym.Func, len(tab.Funcs)), all: tab.Funcs, text: text}
 	for i := range tab.Funcs {
 		fn := &tab.Funcs[i]
 		if _, dup := t.funcs[fn.Name]; !dup {
@@ -128,11 +146,84 @@ func (f *File) scanPclntab() ([]byte, uint64, error) {
 	return nil, 0, errNoPclntab
 }
 
+// pcHeaderSize is the size of the Go 1.18+ pcHeader: magic, pads, quantum,
+// pointer size, then nfunc, nfiles, textStart and five table offsets.
+const pcHeaderSize = 8 + 8*8
+
+// maxPclnFuncs bounds the function count of a pclntab. debug/gosym
+// allocates about 180 bytes per function before reading any of them; the
+// largest Go programs known (Kubernetes components, 100-200 MB binaries)
+// have a few hundred thousand functions.
+const maxPclnFuncs = 1 << 21
+
+// checkPcHeader checks a Go 1.18+ pclntab against its own size before
+// debug/gosym trusts it: every table offset inside the data, a function
+// table (nfunc+1 pairs of 32-bit offsets and a trailing entry) and a file
+// table that fit, function entries in increasing order with their
+// descriptors inside the data. debug/gosym allocates from the header's
+// function count alone, so a header that claims 2^32 functions would
+// otherwise exhaust memory.
+func checkPcHeader(data []byte) error {
+	size := uint64(len(data))
+	if size < pcHeaderSize {
+		return fmt.Errorf("%d bytes, shorter than its %d-byte header", size, pcHeaderSize)
+	}
+	le := binary.LittleEndian
+	// The layout checked here is the one debug/gosym will read: it also
+	// accepts big-endian and 4-byte-pointer tables, which Sonde never
+	// loads (amd64 and arm64 only).
+	if m := le.Uint32(data); m != go118Magic && m != go120Magic || data[4] != 0 || data[5] != 0 || data[7] != 8 {
+		return fmt.Errorf("unsupported header % x", data[:8])
+	}
+	nfunc, nfiles := le.Uint64(data[8:]), le.Uint64(data[16:])
+	var off [5]uint64 // funcname, cu, filetab, pctab, pcln (functab)
+	for i := range off {
+		off[i] = le.Uint64(data[32+8*i:])
+		if off[i] < pcHeaderSize || off[i] > size {
+			return fmt.Errorf("table offset %#x outside its %d bytes", off[i], size)
+		}
+	}
+	functab := off[4]
+	switch {
+	case nfunc == 0:
+		return errors.New("no functions")
+	case nfunc > maxPclnFuncs:
+		return fmt.Errorf("%d functions claimed, more than the %d accepted", nfunc, maxPclnFuncs)
+	case (2*nfunc+1)*4 > size-functab:
+		return fmt.Errorf("%d functions claimed, the function table has room for %d", nfunc, (size-functab)/8)
+	case nfiles > (size-off[1])/4:
+		return fmt.Errorf("%d files claimed, the compilation unit table has room for %d", nfiles, (size-off[1])/4)
+	}
+	var prev uint32
+	for i := range nfunc + 1 {
+		entry := le.Uint32(data[functab+8*i:])
+		if i > 0 && entry < prev {
+			return fmt.Errorf("function %d starts at %#x, before function %d (%#x)", i, entry, i-1, prev)
+		}
+		prev = entry
+		if i == nfunc {
+			break // the last entry is the end of the text, with no descriptor
+		}
+		if fo := uint64(le.Uint32(data[functab+8*i+4:])); fo+8 > size-functab {
+			return fmt.Errorf("descriptor of function %d at %#x outside the function table", i, fo)
+		}
+	}
+	return nil
+}
+
+// pclnTextEnd returns the end of the last function, relative to
+// runtime.text: the entry after the last one of a checked pclntab.
+func pclnTextEnd(data []byte) uint64 {
+	le := binary.LittleEndian
+	nfunc, functab := le.Uint64(data[8:]), le.Uint64(data[64:])
+	return uint64(le.Uint32(data[functab+8*nfunc:]))
+}
+
 // isPcHeader reports whether b starts with a Go 1.18+ pcHeader for this
 // architecture: magic, two zero bytes, instruction size quantum, pointer
 // size 8.
 func (f *File) isPcHeader(b []byte) bool {
-	if len(b) < 64 {
+	if len(b) < pcHeaderSize {
 		return false
 	}
 	magic := binary.LittleEndian.Uint32(b)

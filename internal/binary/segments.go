@@ -19,11 +19,23 @@ func (f *File) fileOffset(addr uint64) (uint64, error) {
 	return 0, fmt.Errorf("address %#x is in no executable segment", addr)
 }
 
+// inCode reports whether [addr, addr+n) lies in the file image of one
+// executable PT_LOAD segment.
+func (f *File) inCode(addr, n uint64) bool {
+	for _, p := range f.elf.Progs {
+		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 &&
+			addr >= p.Vaddr && n <= p.Filesz && addr-p.Vaddr <= p.Filesz-n {
+			return true
+		}
+	}
+	return false
+}
+
 // readAt reads n bytes at virtual address addr from the file image of the
 // PT_LOAD segment that holds them.
 func (f *File) readAt(addr, n uint64) ([]byte, error) {
 	for _, p := range f.elf.Progs {
-		if p.Type != elf.PT_LOAD || addr < p.Vaddr || addr+n > p.Vaddr+p.Filesz {
+		if p.Type != elf.PT_LOAD || addr < p.Vaddr || n > p.Filesz || addr-p.Vaddr > p.Filesz-n {
 			continue
 		}
 		b := make([]byte, n)
@@ -99,6 +111,9 @@ func (f *File) symbols() map[string]elf.Symbol {
 			return
 		}
 		for _, s := range syms {
+			if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Size > 0 && !f.inCode(s.Value, s.Size) {
+				continue // a hostile or damaged size: the pclntab is asked instead
+			}
 			if _, dup := f.syms[s.Name]; !dup && s.Name != "" {
 				f.syms[s.Name] = s
 			}

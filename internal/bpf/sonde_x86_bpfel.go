@@ -34,11 +34,12 @@ type SondeInheritedSpan struct {
 type SondeSondeCounter uint32
 
 const (
-	SondeSondeCounterCOUNTER_RINGBUF_FULL  SondeSondeCounter = 0
-	SondeSondeCounterCOUNTER_CTX_MAP_FULL  SondeSondeCounter = 1
-	SondeSondeCounterCOUNTER_G_MAP_FULL    SondeSondeCounter = 2
-	SondeSondeCounterCOUNTER_INFLIGHT_FULL SondeSondeCounter = 3
-	SondeSondeCounterCOUNTER_MAX           SondeSondeCounter = 8
+	SondeSondeCounterCOUNTER_RINGBUF_FULL        SondeSondeCounter = 0
+	SondeSondeCounterCOUNTER_CTX_MAP_FULL        SondeSondeCounter = 1
+	SondeSondeCounterCOUNTER_G_MAP_FULL          SondeSondeCounter = 2
+	SondeSondeCounterCOUNTER_INFLIGHT_FULL       SondeSondeCounter = 3
+	SondeSondeCounterCOUNTER_MAP_WALK_INCOMPLETE SondeSondeCounter = 4
+	SondeSondeCounterCOUNTER_MAX                 SondeSondeCounter = 8
 )
 
 type SondeSpanContext struct {

@@ -7,6 +7,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Caps is a set of Linux capabilities, one bit per capability number
@@ -81,4 +85,43 @@ func parseCaps(status []byte) (Caps, error) {
 		return Caps{Effective: mask}, nil
 	}
 	return Caps{}, fmt.Errorf("parsing capabilities: no CapEff line")
+}
+
+// RaiseEffective makes every permitted capability effective, on every
+// thread, and the process dumpable again. Sonde's
+// image gives /sonde file capabilities without the effective bit (a
+// binary that raises them itself), so that a container whose bounding set
+// holds only some of them still starts, with those; it is a no-op when
+// the effective set already equals the permitted one (root, or ambient
+// capabilities).
+func RaiseEffective() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("reading capabilities: %w", err)
+	}
+	if data[0].Effective == data[0].Permitted && data[1].Effective == data[1].Permitted {
+		return nil
+	}
+	data[0].Effective, data[1].Effective = data[0].Permitted, data[1].Permitted
+	// Capabilities belong to threads: set them on every thread of the
+	// process, or the BPF calls made from other threads fail with EPERM.
+	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	if errno == unix.ENOTSUP {
+		// A cgo build: the Go runtime cannot reach the C threads.
+		return fmt.Errorf("raising permitted capabilities: %w (file capabilities need a CGO_ENABLED=0 build; give the capabilities to the process instead)", errno)
+	}
+	if errno != 0 {
+		return fmt.Errorf("raising permitted capabilities on every thread: %w", errno)
+	}
+	// An exec that granted file capabilities left the process
+	// non-dumpable: /proc/self/* belongs to root then, and cilium/ebpf
+	// cannot read /proc/self/mem (the vDSO's kernel version). Dumpable
+	// again, the files are this user's; other processes of the user still
+	// cannot ptrace or open the memory of this one, whose capabilities
+	// they lack (the ptrace access check compares them).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("making the process dumpable after raising capabilities: %w", err)
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ type Facts struct {
 	RingBuf     error  // BPF_MAP_TYPE_RINGBUF maps can be created
 	BTF         error  // /sys/kernel/btf/vmlinux is readable
 	Caps        Caps   // effective capabilities of this process
+	EUID        int    // effective user ID of this process
 }
 
 var (
@@ -33,15 +34,15 @@ func Detect() *Facts {
 }
 
 func detect() *Facts {
-	f := &Facts{Release: release()}
+	f := &Facts{Release: release(), EUID: unix.Geteuid()}
 	caps, err := readCaps("/proc/self/status")
 	if err == nil {
 		f.Caps = caps
 	}
 	f.Lockdown = readLockdown(securityDir, f.Caps.Has(unix.CAP_SYS_ADMIN))
 	f.WriteUser = probeWriteUser(f.Lockdown, f.Caps)
-	f.UprobeMulti = probeUprobeMulti()
-	f.RingBuf = probeRingBuf()
+	f.UprobeMulti = probeUprobeMulti(f.Release)
+	f.RingBuf = probeRingBuf(f.Release)
 	f.BTF = probeBTF(vmlinuxBTF)
 	return f
 }
@@ -67,6 +68,9 @@ var relevantCaps = []int{
 func (f *Facts) KeyValues() []any {
 	var held, missing []string
 	for _, c := range relevantCaps {
+		if c == unix.CAP_SYS_RESOURCE && !ChargesMemlock(f.Release) {
+			continue // only raises RLIMIT_MEMLOCK, which 5.11+ does not use for BPF
+		}
 		if f.Caps.Has(c) {
 			held = append(held, capName(c))
 		} else {

@@ -59,6 +59,10 @@ func probeWriteUser(lockdown string, caps Caps) error {
 		prog.Close()
 		return nil
 	}
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		// No BPF privileges at all: the helper needs CAP_SYS_ADMIN anyway.
+		return writeUserRefusal(lockdown, caps)
+	}
 	var verr *ebpf.VerifierError
 	if !errors.As(err, &verr) || !helperRefused(verr.Log) {
 		return fmt.Errorf("loading bpf_probe_write_user probe: %w", err)
@@ -108,18 +112,33 @@ func helperRefused(log []string) bool {
 	return false
 }
 
-func probeUprobeMulti() error {
-	if err := features.HaveBPFLinkUprobeMulti(); err != nil {
-		return fmt.Errorf("uprobe_multi link: %w", err)
-	}
-	return nil
+// probeUprobeMulti says whether the kernel has uprobe_multi links. Without
+// the privileges to load the probe program (EPERM), the kernel version
+// decides (6.6+): the answer is about the kernel, never about Sonde's
+// privileges, which Features reports.
+func probeUprobeMulti(release string) error {
+	return kernelFeature(features.HaveBPFLinkUprobeMulti(), release, 6, 6, "uprobe_multi link")
 }
 
-func probeRingBuf() error {
-	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
-		return fmt.Errorf("ring buffer map: %w", err)
+func probeRingBuf(release string) error {
+	return kernelFeature(features.HaveMapType(ebpf.RingBuf), release, 5, 8, "ring buffer map")
+}
+
+// kernelFeature turns a cilium/ebpf feature probe's result into a fact
+// about the kernel: a refusal for lack of privileges (whose message
+// suggests raising MEMLOCK, wrongly on 5.11+) is replaced by the version
+// the feature appeared in.
+func kernelFeature(err error, release string, major, minor int, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+		if releaseAtLeast(release, major, minor) {
+			return nil
+		}
+		return notSupported(fmt.Sprintf("%s: kernel %s is older than %d.%d", what, release, major, minor))
 	}
-	return nil
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // probeBTF checks that the kernel BTF can be opened and starts with the BTF magic.

@@ -75,6 +75,11 @@ func FromDWARF(d *dwarf.Data, fields []Field) (Table, error) {
 			}
 			continue
 		}
+		if names[SizeName] {
+			if n, ok := e.Val(dwarf.AttrByteSize).(int64); ok && n >= 0 {
+				t[Field{name, SizeName}] = uint64(n)
+			}
+		}
 		if err := readMembers(r, name, names, t); err != nil {
 			return nil, err
 		}

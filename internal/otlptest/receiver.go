@@ -79,6 +79,11 @@ func Start(t testing.TB, opts ...Option) *Receiver {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", r.serveHTTP)
+	// Sonde's own metrics go to the same endpoint; accepted and dropped.
+	mux.HandleFunc("POST /v1/metrics", func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		w.Header().Set("Content-Type", req.Header.Get("Content-Type"))
+	})
 	r.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	r.grpcSrv = grpc.NewServer()
 	ptraceotlp.RegisterGRPCServer(r.grpcSrv, &grpcTraces{r: r})

@@ -119,3 +119,9 @@ func (l *limiter) allow() (ok, last bool) {
 	n := l.n.Add(1)
 	return n <= l.max, n == l.max
 }
+
+// Queue returns how many spans wait for or are in export now, and how many
+// may (QueueSize).
+func (p *Pipeline) Queue() (queued, capacity int64) {
+	return max(p.queued.Load(), 0), p.queueSize
+}

@@ -6,40 +6,37 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+
+	"github.com/sonde-go/auto/internal/binary"
 )
 
-// attach attaches every hook of p: one uprobe_multi link per program where
-// the kernel has them, else one perf-event uprobe per address.
-func (m *Manager) attach(p Probe, coll *ebpf.Collection) (links []link.Link, sites int, multi bool, err error) {
+// attach attaches every hook of p at the sites placed for it: one
+// uprobe_multi link per program and hook where the kernel has them, else
+// one perf-event uprobe per address.
+func (m *Manager) attach(places []HookPlacement, coll *ebpf.Collection) (links []link.Link, sites int, multi bool, err error) {
 	multi = m.t.Facts.UprobeMulti == nil
-	for _, h := range p.Hooks() {
-		fn, ferr := m.t.Bin.Func(h.Symbol)
-		if ferr != nil {
-			if h.Optional {
-				continue
-			}
-			return links, sites, multi, fmt.Errorf("function %s: %w", h.Symbol, ferr)
-		}
+	for _, hp := range places {
 		for _, site := range []struct {
-			prog  string
-			addrs []uint64
-		}{{h.Entry, []uint64{fn.Offset}}, {h.Return, fn.Returns}} {
-			if site.prog == "" {
+			prog string
+			pl   *binary.Placement
+		}{{hp.EntryProg, hp.Entry}, {hp.ReturnProg, hp.Return}} {
+			if site.pl == nil {
 				continue
 			}
 			prog := coll.Programs[site.prog]
 			if prog == nil {
 				return links, sites, multi, fmt.Errorf("program %s not in spec", site.prog)
 			}
-			if len(site.addrs) == 0 {
-				return links, sites, multi, fmt.Errorf("function %s: no return instruction found", h.Symbol)
+			addrs := make([]uint64, len(site.pl.Sites))
+			for i, s := range site.pl.Sites {
+				addrs[i] = s.Offset
 			}
-			ls, aerr := m.attachProg(prog, site.addrs, multi)
+			ls, aerr := m.attachProg(prog, addrs, multi)
 			links = append(links, ls...)
 			if aerr != nil {
-				return links, sites, multi, fmt.Errorf("attaching %s to %s: %w", site.prog, h.Symbol, aerr)
+				return links, sites, multi, fmt.Errorf("attaching %s to %s (%s): %w", site.prog, hp.Symbol, site.pl.Kind, aerr)
 			}
-			sites += len(site.addrs)
+			sites += len(addrs)
 		}
 	}
 	return links, sites, multi, nil

@@ -19,14 +19,19 @@ const (
 	CounterCtxMapFull   = uint32(bpf.SondeSondeCounterCOUNTER_CTX_MAP_FULL)
 	CounterGMapFull     = uint32(bpf.SondeSondeCounterCOUNTER_G_MAP_FULL)
 	CounterInflightFull = uint32(bpf.SondeSondeCounterCOUNTER_INFLIGHT_FULL)
+	// CounterMapWalkIncomplete counts Go map walks that ended before the
+	// map's last entry without finding what they looked for (a request
+	// with more headers than the header scan covers).
+	CounterMapWalkIncomplete = uint32(bpf.SondeSondeCounterCOUNTER_MAP_WALK_INCOMPLETE)
 )
 
 // CounterNames names the counters for logs.
 var CounterNames = map[uint32]string{
-	CounterRingbufFull:  "events dropped: ring buffer full",
-	CounterCtxMapFull:   "context map full",
-	CounterGMapFull:     "goroutine map full",
-	CounterInflightFull: "in-flight map full",
+	CounterRingbufFull:       "events dropped: ring buffer full",
+	CounterCtxMapFull:        "context map full",
+	CounterGMapFull:          "goroutine map full",
+	CounterInflightFull:      "in-flight map full",
+	CounterMapWalkIncomplete: "map walk incomplete: header scan gave up",
 }
 
 // Counters reads the shared BPF counters.
@@ -86,6 +91,38 @@ func (m *Manager) InFlight() map[string]int {
 		for name, mp := range c.Maps {
 			if strings.HasSuffix(name, "_inflight") {
 				countMap(name, mp)
+			}
+		}
+	}
+	return out
+}
+
+// ownCounters is one probe's counter map (OwnCounters).
+type ownCounters struct {
+	m     *ebpf.Map
+	names map[uint32]string
+}
+
+// ProbeCounters reads the counters of the probes that have their own
+// (OwnCounters), by name, summed over CPUs.
+func (m *Manager) ProbeCounters() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, c := range m.counters {
+		for k, name := range c.names {
+			if c.m.Type() == ebpf.PerCPUArray {
+				var vs []uint64
+				if err := c.m.Lookup(k, &vs); err == nil {
+					var sum uint64
+					for _, v := range vs {
+						sum += v
+					}
+					out[name] += sum
+				}
+				continue
+			}
+			var v uint64
+			if err := c.m.Lookup(k, &v); err == nil {
+				out[name] += v
 			}
 		}
 	}

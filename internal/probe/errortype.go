@@ -53,6 +53,12 @@ func (t *Target) sentinel(tab, data uint64) (string, bool) {
 		for _, name := range sentinels {
 			addr, ok := t.Symbol(name)
 			if !ok {
+				// No symbol table: the value from the binary's data.
+				if w, ok := t.sentinelValue(name); ok {
+					if _, dup := t.sentinelData[w]; !dup {
+						t.sentinelData[w] = name
+					}
+				}
 				continue
 			}
 			var iface [16]byte

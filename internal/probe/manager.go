@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +45,11 @@ type Status struct {
 	// Writes is set when the probe's write variant was chosen
 	// (WriteVariant): it writes into the target from BPF.
 	Writes bool
+	// Placements say where each hook's programs attach (or would).
+	Placements []HookPlacement
+	// Offsets says where each struct offset the probe asked for came
+	// from (Check only).
+	Offsets []offsets.Origin
 }
 
 // Manager loads probes into one target and holds what it loaded.
@@ -58,8 +64,12 @@ type Manager struct {
 	spanTypes []SpanType
 	colls     []*ebpf.Collection
 	links     []link.Link
-	exe       *link.Executable
-	statuses  []Status
+	closers   []io.Closer // of Linker probes, closed first
+	// counters are the OwnCounters maps of the loaded probes.
+	counters []ownCounters
+	exe      *link.Executable
+	statuses []Status
+	origins  []offsets.Origin // of the probe prepared last
 }
 
 // NewManager prepares to load probes into t.
@@ -75,10 +85,17 @@ func NewManager(t *Target) (*Manager, error) {
 // to the target and why not.
 func (m *Manager) Check(probes []Probe) []Status {
 	m.spanTypes = contextSpanTypes(probes)
+	m.prepareReturns(probes)
+	defer m.t.Bin.ReleaseSites()
 	var out []Status
 	for _, p := range probes {
 		st := Status{Probe: p.Name(), Library: p.Library()}
-		_, st.Events, st.Version, st.Err = m.prepare(p)
+		var spec *ebpf.CollectionSpec
+		spec, st.Events, st.Version, st.Err = m.prepare(p)
+		if st.Err == nil {
+			st.Placements, st.Err = m.placements(p, spec)
+		}
+		st.Offsets, m.origins = m.origins, nil
 		_, st.Writes = p.(WriteVariant)
 		st.Writes = st.Writes && m.writes()
 		out = append(out, st)
@@ -90,6 +107,8 @@ func (m *Manager) Check(probes []Probe) []Status {
 // reported in Statuses and skipped; Load fails only when none loaded.
 func (m *Manager) Load(probes []Probe, pl *pipeline.Pipeline) error {
 	m.spanTypes = contextSpanTypes(probes)
+	m.prepareReturns(probes)
+	defer m.t.Bin.ReleaseSites()
 	loaded := 0
 	for _, p := range probes {
 		st := m.loadOne(p, pl)
@@ -156,23 +175,11 @@ func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 		return nil, probeVars{}, err
 	}
 	required, optional := p.Fields()
-	offs := offsets.Table{}
-	if m.t.DWARF == nil {
-		if len(required) > 0 {
-			return nil, probeVars{}, fmt.Errorf("struct offsets: %s: %w", m.t.NoDWARFReason(), &offsets.MissingError{Fields: required})
-		}
-		// The probe's Vars says which of its optional fields it needs.
-	} else {
-		all := append(append(append([]offsets.Field{}, commonFields...), required...), optional...)
-		found, err := offsets.FromDWARF(m.t.DWARF, all)
-		var miss *offsets.MissingError
-		if err != nil && !errors.As(err, &miss) {
-			return nil, probeVars{}, fmt.Errorf("reading struct offsets: %w", err)
-		}
-		for k, v := range found {
-			offs[k] = v
-		}
+	offs, origins, err := m.t.Offsets(append(append(append([]offsets.Field{}, commonFields...), required...), optional...))
+	if err != nil {
+		return nil, probeVars{}, err
 	}
+	m.origins = origins
 	var missing []offsets.Field
 	for _, f := range required {
 		if _, ok := offs[f]; !ok {
@@ -180,7 +187,7 @@ func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, probeVars{}, fmt.Errorf("struct offsets: %w", &offsets.MissingError{Fields: missing})
+		return nil, probeVars{}, fmt.Errorf("struct offsets: %s%w", m.t.missingNote(origins, missing), &offsets.MissingError{Fields: missing})
 	}
 	// The probe's own variables first: it is the one to tell that its
 	// library is not linked or that it is off.
@@ -258,7 +265,7 @@ func (m *Manager) offsetsError(err error) error {
 	var miss *offsets.MissingError
 	if errors.As(err, &miss) {
 		// Not a version problem: the offsets could not be looked up.
-		return fmt.Errorf("struct offsets: %s: %w", m.t.NoDWARFReason(), miss)
+		return fmt.Errorf("struct offsets: %s%w", m.t.missingNote(m.origins, miss.Fields), miss)
 	}
 	return err
 }
@@ -385,6 +392,11 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 		st.Err = err
 		return st
 	}
+	st.Placements, err = m.placements(p, spec)
+	if err != nil {
+		st.Err = err
+		return st
+	}
 	repl := map[string]*ebpf.Map{}
 	for name := range spec.Maps {
 		if scope, ok := mapScope(p, name); ok && m.shared[scope][name] != nil {
@@ -409,7 +421,7 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 		st.Err = fmt.Errorf("loading BPF programs: %w", err)
 		return st
 	}
-	links, sites, multi, err := m.attach(p, coll)
+	links, sites, multi, err := m.attach(st.Placements, coll)
 	if err != nil {
 		for _, l := range links {
 			l.Close()
@@ -427,6 +439,21 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 			m.shared[scope] = map[string]*ebpf.Map{}
 		}
 		m.shared[scope][name] = mp
+	}
+	if lk, ok := p.(Linker); ok {
+		c, err := lk.Link(m.t, coll)
+		if err != nil {
+			for _, l := range links {
+				l.Close()
+			}
+			coll.Close()
+			st.Err = err
+			return st
+		}
+		m.closers = append(m.closers, c)
+	}
+	if oc, ok := p.(OwnCounters); ok && coll.Maps[oc.CounterMap()] != nil {
+		m.counters = append(m.counters, ownCounters{coll.Maps[oc.CounterMap()], oc.CounterNames()})
 	}
 	m.colls = append(m.colls, coll)
 	m.links = append(m.links, links...)
@@ -455,6 +482,10 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 // Close detaches every link and unloads every program, in reverse order.
 func (m *Manager) Close() error {
 	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i].Close())
+	}
+	m.closers, m.counters = nil, nil
 	for i := len(m.links) - 1; i >= 0; i-- {
 		errs = append(errs, m.links[i].Close())
 	}

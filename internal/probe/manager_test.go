@@ -158,21 +158,39 @@ func TestCheckWithoutDWARF(t *testing.T) {
 		reason error
 		want   string
 	}{
-		{"stripped", fmt.Errorf("%s: %w", path, binary.ErrNoDWARF), "struct offsets: no DWARF in the binary (built with -ldflags=-w?): offsets not found: "},
-		{"corrupted", errors.New("reading DWARF: flate: corrupt input"), "struct offsets: DWARF unreadable (reading DWARF: flate: corrupt input): offsets not found: "},
+		{"stripped", fmt.Errorf("%s: %w", path, binary.ErrNoDWARF), "struct offsets: no DWARF in the binary (built with -ldflags=-w?); the versioned offsets table has no "},
+		{"corrupted", errors.New("reading DWARF: flate: corrupt input"), "struct offsets: DWARF unreadable (reading DWARF: flate: corrupt input); the versioned offsets table has no "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := probe.NewManager(&probe.Target{Exe: path, Bin: bin, DWARFErr: c.reason, Facts: &kernel.Facts{}, Settings: probe.Settings{}})
+			// An empty table: the version is not covered.
+			m, err := probe.NewManager(&probe.Target{Exe: path, Bin: bin, DWARFErr: c.reason, Facts: &kernel.Facts{}, Settings: probe.Settings{}, OffsetsTable: &offsets.VersionTable{}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, st := range m.Check([]probe.Probe{nethttp.Server{}, databasesql.Probe{}}) {
 				msg := fmt.Sprint(st.Err)
-				if !strings.HasPrefix(msg, c.want) || strings.HasSuffix(msg, ": ") || strings.Count(msg, "struct offsets") != 1 {
-					t.Errorf("%s: %q, want %q and the fields", st.Probe, msg, c.want)
+				if !strings.HasPrefix(msg, c.want) || strings.HasSuffix(msg, ": ") || strings.Count(msg, "struct offsets") != 1 ||
+					!strings.Contains(msg, " for std "+offsets.Canonical(offsets.Std, bin.GoVersion())+" (field not in the table)") || !strings.Contains(msg, "offsets not found: ") {
+					t.Errorf("%s: %q, want %q, the field, library and version", st.Probe, msg, c.want)
 				}
 			}
 		})
+	}
+	// With the embedded table, the same binary without DWARF gets every
+	// offset from it (its Go version is one the table knows).
+	m, err := probe.NewManager(&probe.Target{Exe: path, Bin: bin, DWARFErr: binary.ErrNoDWARF, Facts: &kernel.Facts{}, Settings: probe.Settings{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range m.Check([]probe.Probe{nethttp.Server{}, databasesql.Probe{}}) {
+		if st.Err != nil {
+			t.Errorf("%s without DWARF, from the table: %v", st.Probe, st.Err)
+		}
+		for _, o := range st.Offsets {
+			if o.Source != offsets.Exact && o.Reason != offsets.NotInVersion && o.Reason != offsets.NotLinked {
+				t.Errorf("%s: %v", st.Probe, o)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"errors"
+	"io"
 
 	"github.com/cilium/ebpf"
 
@@ -54,6 +55,11 @@ type KernelTests struct {
 	Fixtures map[string]string
 	// Short runs the tests with -test.short.
 	Short bool
+	// Settings are setting values under which the probe applies to its
+	// fixtures where the defaults leave it off on a kernel that allows
+	// everything (a mechanism chosen by kernel facts); the contract test
+	// (probes/all_test.go) checks it with them.
+	Settings map[string]string
 }
 
 // Probe is one instrumented library.
@@ -115,4 +121,22 @@ type Annotators interface {
 // alone must work everywhere.
 type WriteVariant interface {
 	WriteSpec() (*ebpf.CollectionSpec, error)
+}
+
+// Linker is implemented by probes with programs that attach elsewhere than
+// to the target's functions (sock_ops on a cgroup, sk_msg on a socket
+// map): the manager calls Link with the probe's loaded collection once its
+// uprobes are attached, and closes what it returns before anything else
+// when it closes. An error unloads the probe.
+type Linker interface {
+	Link(t *Target, coll *ebpf.Collection) (io.Closer, error)
+}
+
+// OwnCounters is implemented by probes that count events in a BPF map of
+// their own: CounterMap names it (an ARRAY or PERCPU_ARRAY of u64 indexed
+// by counter), CounterNames names the counters. Manager.ProbeCounters
+// reads them.
+type OwnCounters interface {
+	CounterMap() string
+	CounterNames() map[uint32]string
 }

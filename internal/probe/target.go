@@ -11,6 +11,7 @@ import (
 
 	"github.com/sonde-go/auto/internal/binary"
 	"github.com/sonde-go/auto/internal/kernel"
+	"github.com/sonde-go/auto/internal/offsets"
 	"github.com/sonde-go/auto/internal/process"
 )
 
@@ -31,6 +32,12 @@ type Target struct {
 	Settings Settings
 	// Sampler is the sampling applied in BPF; nil means DefaultSampler.
 	Sampler *Sampler
+	// OffsetsTable is the versioned offsets table used without DWARF;
+	// nil means the embedded one (offsets.Builtin).
+	OffsetsTable *offsets.VersionTable
+	// ClassicSites keeps the first-byte entry and ret return sites of
+	// every hook instead of emulated instructions (placement.go).
+	ClassicSites bool
 
 	syms  map[string]uint64 // symbol table, read on first use
 	itabs map[uint64]string // runtime itab address -> concrete type
@@ -85,10 +92,15 @@ func (t *Target) Symbol(names ...string) (uint64, bool) {
 
 // Itab returns the runtime address of the itab of concrete type typ for
 // interface iface, e.g. Itab("*context.cancelCtx", "context.Context"),
-// or 0 when the symbol table does not have it.
+// or 0 when neither the symbol table nor the itab list has it.
 func (t *Target) Itab(typ, iface string) uint64 {
-	a, _ := t.Symbol("go:itab."+typ+","+iface, "go.itab."+typ+","+iface)
-	return a
+	if a, ok := t.Symbol("go:itab."+typ+","+iface, "go.itab."+typ+","+iface); ok {
+		return a
+	}
+	if a, ok := t.Bin.Itab(typ, iface); ok { // stripped, or Go 1.27
+		return a + t.Bias
+	}
+	return 0
 }
 
 func (t *Target) readSymbols() {
@@ -114,10 +126,13 @@ func (t *Target) readSymbols() {
 }
 
 // ItabType returns the concrete type of the itab at runtime address addr
-// (e.g. "*net.OpError"), or "" when unknown (stripped binary).
+// (e.g. "*net.OpError"), or "" when unknown.
 func (t *Target) ItabType(addr uint64) string {
 	t.readSymbols()
-	return t.itabs[addr]
+	if typ, ok := t.itabs[addr]; ok {
+		return typ
+	}
+	return t.Bin.ItabType(addr - t.Bias)
 }
 
 // ItabTypeAddr returns the runtime address of the type descriptor that the
@@ -125,8 +140,8 @@ func (t *Target) ItabType(addr uint64) string {
 // word after itab.inter): what an `any` holding a value of typ carries as
 // its type word. It returns 0 when the itab is unknown.
 func (t *Target) ItabTypeAddr(typ, iface string) uint64 {
-	a, ok := t.Symbol("go:itab."+typ+","+iface, "go.itab."+typ+","+iface)
-	if !ok {
+	a := t.Itab(typ, iface)
+	if a == 0 {
 		return 0
 	}
 	v, err := t.Bin.ReadPtr(a - t.Bias + 8)

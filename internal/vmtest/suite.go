@@ -16,12 +16,20 @@ var selftest = TestBinary{
 	Args:    []string{"-test.v", "-test.count=1"},
 }
 
+// kernelCaps checks the capability table (internal/kernel: Features)
+// against what uid 65534 with each capability set can do on every kernel.
+var kernelCaps = TestBinary{
+	Package: "./internal/kernel",
+	Args:    []string{"-test.v", "-test.count=1", "-test.run", "^(TestCapabilityTable|TestDetectCoherent)$"},
+	Want:    []string{"TestCapabilityTable", "TestDetectCoherent"},
+}
+
 // Suite returns the test binaries that the kernel matrix (make
 // test-kernels, TestKernels) runs on every kernel: the harness self-test,
-// then one binary per probe package with the tests its probes declare
+// the capability table, then one binary per probe package with the tests its probes declare
 // (probe.Probe.KernelTests), each of which must pass.
 func Suite() []TestBinary {
-	return append([]TestBinary{selftest}, probeBinaries(probes.All())...)
+	return append([]TestBinary{selftest, kernelCaps}, probeBinaries(probes.All())...)
 }
 
 // probeBinaries groups the probes' kernel tests by Go package, in probe

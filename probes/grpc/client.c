@@ -12,6 +12,7 @@
 // attempt begun once the stream has finished is ignored.
 #include "sonde/inflight.h"
 #include "status.h"
+#include "client_ctx.h"
 
 EVENT_KIND(grpc_client);
 
@@ -110,6 +111,9 @@ int client_entry(struct pt_regs *ctx)
 		__builtin_memset(&h->parent, 0, sizeof(h->parent));
 		new_span(&h->sc, NULL);
 	}
+	// For the propagation probe (inject.c), where it loads.
+	if (cctx.data)
+		bpf_map_update_elem(&client_by_ctx, &cctx.data, &h->sc, BPF_ANY);
 	return 0;
 }
 
@@ -135,6 +139,7 @@ int client_finish(struct pt_regs *ctx)
 	}
 	u64 sctx = f->head.call.b;
 	bpf_map_update_elem(&client_done, &cs, &sctx, BPF_ANY);
+	bpf_map_delete_elem(&client_by_ctx, &sctx);
 	span_end(&client_inflight, cs, f, sizeof(*ev));
 	return 0;
 }

@@ -76,6 +76,7 @@ type clientSpanContext struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	clientMapClientByCtx           = "client_by_ctx"
 	clientMapClientDone            = "client_done"
 	clientMapClientInflight        = "client_inflight"
 	clientMapClientZero            = "client_zero"
@@ -164,6 +165,7 @@ type clientProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type clientMapSpecs struct {
+	ClientByCtx      *ebpf.MapSpec `ebpf:"client_by_ctx"`
 	ClientDone       *ebpf.MapSpec `ebpf:"client_done"`
 	ClientInflight   *ebpf.MapSpec `ebpf:"client_inflight"`
 	ClientZero       *ebpf.MapSpec `ebpf:"client_zero"`
@@ -226,6 +228,7 @@ func (o *clientObjects) Close() error {
 //
 // It can be passed to loadClientObjects or ebpf.CollectionSpec.LoadAndAssign.
 type clientMaps struct {
+	ClientByCtx      *ebpf.Map `ebpf:"client_by_ctx"`
 	ClientDone       *ebpf.Map `ebpf:"client_done"`
 	ClientInflight   *ebpf.Map `ebpf:"client_inflight"`
 	ClientZero       *ebpf.Map `ebpf:"client_zero"`
@@ -238,6 +241,7 @@ type clientMaps struct {
 
 func (m *clientMaps) Close() error {
 	return _ClientClose(
+		m.ClientByCtx,
 		m.ClientDone,
 		m.ClientInflight,
 		m.ClientZero,

@@ -118,7 +118,9 @@ func statusVars(o offsets.Table) []probe.Var {
 // are not in the symbol table.
 func runtimeType(t *probe.Target, name string) uint64 {
 	if t.DWARF == nil {
-		return 0
+		// Stripped: the descriptor a function that uses the type as a
+		// context key references.
+		return t.TypeDescriptor(name, mdKeyUsers...)
 	}
 	const attrGoRuntimeType = dwarf.Attr(0x2904)
 	r := t.DWARF.Reader()
@@ -146,6 +148,16 @@ func runtimeType(t *probe.Target, name string) uint64 {
 			r.SkipChildren()
 		}
 	}
+}
+
+// mdKeyUsers are functions that pass mdIncomingKey{} to context.WithValue
+// or ctx.Value (metadata/metadata.go; the transport where they are
+// inlined).
+var mdKeyUsers = []string{
+	"google.golang.org/grpc/metadata.NewIncomingContext",
+	"google.golang.org/grpc/metadata.FromIncomingContext",
+	"google.golang.org/grpc/metadata.ValueFromIncomingContext",
+	pkgTransport + ".(*http2Server).operateHeaders",
 }
 
 // memberKind returns the DWARF tag of the type of field f (a pointer, a
@@ -262,6 +274,14 @@ func (Server) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 	ptr := false
 	if split {
 		kind, ok := memberKind(t, serverStreamEmb)
+		if t.DWARF == nil && semver.IsValid(v) {
+			// No DWARF to tell: the embedding is *Stream up to v1.76 and
+			// Stream from v1.77 (versions test).
+			kind, ok = dwarf.TagPointerType, true
+			if semver.Compare(v, "v1.77.0") >= 0 {
+				kind = dwarf.TagStructType
+			}
+		}
 		if !ok || (kind != dwarf.TagPointerType && kind != dwarf.TagStructType) {
 			return nil, fmt.Errorf("unsupported grpc version %s: field %s: not a Stream or *Stream: %w", v, serverStreamEmb, probe.ErrUnsupportedVersion)
 		}
@@ -343,7 +363,7 @@ func (Client) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 	if err := need(v, o, clientNeeds); err != nil {
 		return nil, err
 	}
-	eof, _ := t.Symbol("io.EOF")
+	eof, _ := t.ErrorVar("io.EOF")
 	return append([]probe.Var{
 		{Name: "cs_ctx_off", Value: o.Get(csCtx)},
 		{Name: "cs_callhdr_off", Value: o.Get(csCallHdr)},

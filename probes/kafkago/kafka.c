@@ -91,6 +91,8 @@ static __always_inline bool find_traceparent(u64 msg, struct span_context *sc)
 	return false;
 }
 
+#include "inject.h"
+
 SEC("uprobe/Writer_WriteMessages")
 int send_entry(struct pt_regs *ctx)
 {
@@ -112,6 +114,9 @@ int send_entry(struct pt_regs *ctx)
 	read_go_string_at(f->ev.topic, w + writer_topic_off);
 	if (find_parent(cctx, goid, &f->ev.hdr.parent))
 		f->ev.hdr.parent_remote = 2; // marks "has a parent" until emit
+#ifdef KAFKA_INJECT
+	inject_batch(f);
+#endif
 	return 0;
 }
 
@@ -128,7 +133,14 @@ static long send_message(u32 i, void *arg)
 	u64 msg = f->msgs + (u64)i * msg_size;
 	bool has_parent = f->ev.hdr.parent_remote == 2;
 	struct span_context sc = {};
+#ifdef KAFKA_INJECT
+	// A message given a traceparent at the entry: its span is the one
+	// that header names, and the app's message is as it was again.
+	if (!injected_span(msg, &sc))
+		new_span(&sc, has_parent ? &f->ev.hdr.parent : NULL);
+#else
 	new_span(&sc, has_parent ? &f->ev.hdr.parent : NULL);
+#endif
 	if (!sampled(&sc))
 		return 0;
 	struct kafka_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);

@@ -108,6 +108,8 @@ const (
 	kafkaMapCounters              = "counters"
 	kafkaMapEvents                = "events"
 	kafkaMapGoroutineParents      = "goroutine_parents"
+	kafkaMapKafkaArenaNext        = "kafka_arena_next"
+	kafkaMapKafkaInject           = "kafka_inject"
 	kafkaMapReceiveInflight       = "receive_inflight"
 	kafkaMapReceiveZero           = "receive_zero"
 	kafkaMapSendInflight          = "send_inflight"
@@ -118,6 +120,9 @@ const (
 	kafkaProgReceiveReturn        = "receive_return"
 	kafkaProgSendEntry            = "send_entry"
 	kafkaProgSendReturn           = "send_return"
+	kafkaVarArenaBase             = "arena_base"
+	kafkaVarArenaMagic0           = "arena_magic0"
+	kafkaVarArenaMagic1           = "arena_magic1"
 	kafkaVarCtxSpanTypes          = "ctx_span_types"
 	kafkaVarEventKindKafkaReceive = "event_kind_kafka_receive"
 	kafkaVarEventKindKafkaSend    = "event_kind_kafka_send"
@@ -141,6 +146,7 @@ const (
 	kafkaVarSamplerRoot           = "sampler_root"
 	kafkaVarSamplerThreshold      = "sampler_threshold"
 	kafkaVarUnusedKafkaEvent      = "unused_kafka_event"
+	kafkaVarUnusedKafkaInjectStat = "unused_kafka_inject_stat"
 	kafkaVarValueCtxValOff        = "value_ctx_val_off"
 	kafkaVarWriterTopicOff        = "writer_topic_off"
 )
@@ -200,6 +206,8 @@ type kafkaMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	KafkaArenaNext   *ebpf.MapSpec `ebpf:"kafka_arena_next"`
+	KafkaInject      *ebpf.MapSpec `ebpf:"kafka_inject"`
 	ReceiveInflight  *ebpf.MapSpec `ebpf:"receive_inflight"`
 	ReceiveZero      *ebpf.MapSpec `ebpf:"receive_zero"`
 	SendInflight     *ebpf.MapSpec `ebpf:"send_inflight"`
@@ -212,6 +220,9 @@ type kafkaMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type kafkaVariableSpecs struct {
+	ArenaBase             *ebpf.VariableSpec `ebpf:"arena_base"`
+	ArenaMagic0           *ebpf.VariableSpec `ebpf:"arena_magic0"`
+	ArenaMagic1           *ebpf.VariableSpec `ebpf:"arena_magic1"`
 	CtxSpanTypes          *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	EventKindKafkaReceive *ebpf.VariableSpec `ebpf:"event_kind_kafka_receive"`
 	EventKindKafkaSend    *ebpf.VariableSpec `ebpf:"event_kind_kafka_send"`
@@ -235,6 +246,7 @@ type kafkaVariableSpecs struct {
 	SamplerRoot           *ebpf.VariableSpec `ebpf:"sampler_root"`
 	SamplerThreshold      *ebpf.VariableSpec `ebpf:"sampler_threshold"`
 	UnusedKafkaEvent      *ebpf.VariableSpec `ebpf:"unused_kafka_event"`
+	UnusedKafkaInjectStat *ebpf.VariableSpec `ebpf:"unused_kafka_inject_stat"`
 	ValueCtxValOff        *ebpf.VariableSpec `ebpf:"value_ctx_val_off"`
 	WriterTopicOff        *ebpf.VariableSpec `ebpf:"writer_topic_off"`
 }
@@ -262,6 +274,8 @@ type kafkaMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	KafkaArenaNext   *ebpf.Map `ebpf:"kafka_arena_next"`
+	KafkaInject      *ebpf.Map `ebpf:"kafka_inject"`
 	ReceiveInflight  *ebpf.Map `ebpf:"receive_inflight"`
 	ReceiveZero      *ebpf.Map `ebpf:"receive_zero"`
 	SendInflight     *ebpf.Map `ebpf:"send_inflight"`
@@ -275,6 +289,8 @@ func (m *kafkaMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.GoroutineParents,
+		m.KafkaArenaNext,
+		m.KafkaInject,
 		m.ReceiveInflight,
 		m.ReceiveZero,
 		m.SendInflight,
@@ -288,6 +304,9 @@ func (m *kafkaMaps) Close() error {
 //
 // It can be passed to loadKafkaObjects or ebpf.CollectionSpec.LoadAndAssign.
 type kafkaVariables struct {
+	ArenaBase             *ebpf.Variable `ebpf:"arena_base"`
+	ArenaMagic0           *ebpf.Variable `ebpf:"arena_magic0"`
+	ArenaMagic1           *ebpf.Variable `ebpf:"arena_magic1"`
 	CtxSpanTypes          *ebpf.Variable `ebpf:"ctx_span_types"`
 	EventKindKafkaReceive *ebpf.Variable `ebpf:"event_kind_kafka_receive"`
 	EventKindKafkaSend    *ebpf.Variable `ebpf:"event_kind_kafka_send"`
@@ -311,6 +330,7 @@ type kafkaVariables struct {
 	SamplerRoot           *ebpf.Variable `ebpf:"sampler_root"`
 	SamplerThreshold      *ebpf.Variable `ebpf:"sampler_threshold"`
 	UnusedKafkaEvent      *ebpf.Variable `ebpf:"unused_kafka_event"`
+	UnusedKafkaInjectStat *ebpf.Variable `ebpf:"unused_kafka_inject_stat"`
 	ValueCtxValOff        *ebpf.Variable `ebpf:"value_ctx_val_off"`
 	WriterTopicOff        *ebpf.Variable `ebpf:"writer_topic_off"`
 }

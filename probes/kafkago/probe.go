@@ -29,7 +29,9 @@ var (
 	writerTopic  = field("Writer", "Topic")
 	readerConfig = field("Reader", "config")
 	configGroup  = field("ReaderConfig", "GroupID")
-	msgFields    = []offsets.Field{msgTopic, msgPartition, msgOffset, msgKey, msgHeaders, hdrKey, hdrValue}
+	msgSize      = field("Message", offsets.SizeName)
+	hdrSize      = offsets.Field{Struct: headerType, Name: offsets.SizeName}
+	msgFields    = []offsets.Field{msgTopic, msgPartition, msgOffset, msgKey, msgHeaders, hdrKey, hdrValue, msgSize, hdrSize}
 	// hookFields are the fields each hook needs besides msgFields: a
 	// program links the writer, the reader or both.
 	hookFields = map[string][]offsets.Field{
@@ -48,7 +50,11 @@ const (
 // (*Writer).WriteMessages call sends, child of the caller's span (its
 // context, else its goroutine), and a CONSUMER span for every message
 // (*Reader).FetchMessage (and so ReadMessage) returns, continuing the trace
-// of the message's traceparent header.
+// of the message's traceparent header. Where the kernel allows
+// bpf_probe_write_user its write variant (kafka_write.c, inject.h) gives
+// produced messages that lack one a traceparent header naming their
+// PRODUCER span. Probe hits: 2 per WriteMessages call (a batch of 100
+// included), 2 per message read.
 type Probe struct{}
 
 // Name implements probe.Probe.
@@ -102,27 +108,23 @@ func (Probe) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("unsupported kafka-go version %s: %w: %w", version, &offsets.MissingError{Fields: missing}, probe.ErrUnsupportedVersion)
 	}
-	msgSize, err := offsets.Size(t.DWARF, Module+".Message")
-	if err != nil {
-		return nil, fmt.Errorf("unsupported kafka-go version %s: %w: %w", version, err, probe.ErrUnsupportedVersion)
-	}
-	hdrSize, err := offsets.Size(t.DWARF, headerType)
-	if err != nil {
-		return nil, fmt.Errorf("unsupported kafka-go version %s: %w: %w", version, err, probe.ErrUnsupportedVersion)
-	}
-	return []probe.Var{
-		{Name: "msg_size", Value: msgSize},
+	vars := []probe.Var{
+		{Name: "msg_size", Value: o.Get(msgSize)},
 		{Name: "msg_topic_off", Value: o.Get(msgTopic)},
 		{Name: "msg_part_off", Value: o.Get(msgPartition)},
 		{Name: "msg_offset_off", Value: o.Get(msgOffset)},
 		{Name: "msg_key_off", Value: o.Get(msgKey)},
 		{Name: "msg_headers_off", Value: o.Get(msgHeaders)},
-		{Name: "hdr_size", Value: hdrSize},
+		{Name: "hdr_size", Value: o.Get(hdrSize)},
 		{Name: "hdr_key_off", Value: o.Get(hdrKey)},
 		{Name: "hdr_value_off", Value: o.Get(hdrValue)},
 		{Name: "writer_topic_off", Value: o.Get(writerTopic)},
 		{Name: "reader_group_off", Value: o.Get(readerConfig) + o.Get(configGroup)},
-	}, nil
+	}
+	if writes(t) {
+		vars = append(vars, injectVars(t, o)...)
+	}
+	return vars, nil
 }
 
 // Decoders implements probe.Probe.
@@ -134,7 +136,7 @@ func (Probe) Decoders(t *probe.Target) map[string]pipeline.Decoder {
 // KernelTests implements probe.Probe.
 func (Probe) KernelTests() probe.KernelTests {
 	return probe.KernelTests{
-		Tests: []string{"TestKafkaSpans"},
+		Tests: []string{"TestKafkaSpans", "TestKafkaPropagation"},
 		Fixtures: map[string]string{
 			"producer": "./probes/kafkago/testdata/producer",
 			"consumer": "./probes/kafkago/testdata/consumer",

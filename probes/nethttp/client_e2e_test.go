@@ -92,16 +92,23 @@ func TestClientSpansNest(t *testing.T) {
 		t.Errorf("404 call: status %v attrs %v", missing.StatusCode, missing.Attrs)
 	}
 
-	// Outgoing propagation: under lockdown nothing is injected, so the
-	// downstream server spans start their own traces, and the log says why.
+	// Outgoing propagation: under lockdown it takes the network path, so
+	// each downstream server span is the child of its client span, and
+	// the log says which path and what it leaves out.
 	if kernel.Detect().WriteUser != nil {
+		byID := map[string]otlptest.Span{}
+		for _, c := range clients {
+			byID[c.SpanID.String()] = c
+		}
 		for _, s := range spans {
-			if s.Kind == ptrace.SpanKindServer && s.Name == "GET /leaf" && (s.TraceID == root.TraceID || !s.ParentID.IsEmpty()) {
-				t.Errorf("downstream span joined the trace without injection: %v", s)
+			if s.Kind == ptrace.SpanKindServer && s.SpanID != root.SpanID {
+				if c, ok := byID[s.ParentID.String()]; !ok || s.TraceID != root.TraceID {
+					t.Errorf("downstream span %s: trace %s parent %s, want a client span of trace %s (have %v)", s.Name, s.TraceID, s.ParentID, root.TraceID, c.SpanID)
+				}
 			}
 		}
-		if !logs.Contains("outgoing trace context propagation from BPF is off", "lockdown") {
-			t.Errorf("no log line saying outgoing propagation is off because of lockdown")
+		if !logs.Contains("network path", "HTTPS, HTTP/2") {
+			t.Errorf("no log line saying outgoing propagation takes the network path")
 		}
 	}
 }

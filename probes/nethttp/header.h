@@ -84,7 +84,10 @@ static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *o
 #include "sonde/gomap.h"
 
 // read_headers scans the http.Header map whose runtime map pointer is m.
+// A request with more headers than the walk covers and no traceparent
+// among those it saw is counted: its traceparent may be among the rest.
 static __always_inline void read_headers(u64 m, struct header_values *out)
 {
-	gomap_walk(m, out);
+	if (!gomap_walk(m, out) && out->traceparent_len == 0)
+		count(COUNTER_MAP_WALK_INCOMPLETE);
 }

@@ -56,6 +56,11 @@ func (Inject) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 	if t.Facts != nil && t.Facts.WriteUser != nil {
 		return nil, fmt.Errorf("bpf_probe_write_user unavailable: %w", t.Facts.WriteUser)
 	}
+	if mode, err := propagationMode(t); err != nil {
+		return nil, err
+	} else if mode != PropagationUprobe {
+		return nil, fmt.Errorf("%s=%s: %w", EnvPropagation, mode, probe.ErrDisabled)
+	}
 	itab := t.Itab("*bufio.Writer", "io.Writer")
 	if itab == 0 {
 		return nil, fmt.Errorf("no io.Writer itab for *bufio.Writer in the symbol table")
@@ -68,6 +73,9 @@ func (Inject) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 		{Name: "itab_bufio_writer", Value: itab},
 	}, nil
 }
+
+// Settings implements probe.Configurable.
+func (Inject) Settings() []probe.Setting { return propagationSettings }
 
 // Decoders implements probe.Probe: Inject emits no events.
 func (Inject) Decoders(*probe.Target) map[string]pipeline.Decoder { return nil }

@@ -18,6 +18,18 @@ const (
 	flagPoll = 2 * time.Millisecond
 )
 
+// Functions that pass the flags on (the last global each loads before
+// that call): `return t.newSpan(ctx, autoInstEnabled, name, opts)`
+// (internal/global, trace.go) and `return s.tracerProvider(autoInstEnabled)`
+// (trace, noop.go).
+var (
+	flagReader       = probe.GlobalReader{Func: "go.opentelemetry.io/otel/internal/global.(*tracer).Start", Callee: "go.opentelemetry.io/otel/internal/global.(*tracer).newSpan"}
+	traceFlagReaders = []probe.GlobalReader{
+		{Func: "go.opentelemetry.io/otel/trace.noopSpan.TracerProvider", Callee: "go.opentelemetry.io/otel/trace.noopSpan.tracerProvider"},
+		{Func: "go.opentelemetry.io/otel/trace.(*noopSpan).TracerProvider", Callee: "go.opentelemetry.io/otel/trace.noopSpan.tracerProvider"},
+	}
+)
+
 // errNoFlag reports a binary whose flag cannot be located.
 var errNoFlag = errors.New("auto-instrumentation flag not found")
 
@@ -25,12 +37,14 @@ var errNoFlag = errors.New("auto-instrumentation flag not found")
 // path on, from user space, once its flag exists. It does not wait for
 // it: the target may be stopped until Attached returns.
 func (Probe) Attached(t *probe.Target) error {
-	ptrAddr, ok := t.Symbol(flagSymbol)
+	// Without a symbol table, each flag is the one global variable that
+	// a function which passes it on references.
+	ptrAddr, ok := t.Global(flagSymbol, flagReader)
 	if !ok {
-		return fmt.Errorf("%s not in the symbol table: %w", flagSymbol, errNoFlag)
+		return fmt.Errorf("%s not in the symbol table nor found through %s: %w", flagSymbol, flagReader.Func, errNoFlag)
 	}
 	flags := map[string]uint64{flagSymbol: ptrAddr}
-	if a, ok := t.Symbol(traceFlagSymbol); ok {
+	if a, ok := t.Global(traceFlagSymbol, traceFlagReaders...); ok {
 		flags[traceFlagSymbol] = a
 	}
 	for name, ptrAddr := range flags {

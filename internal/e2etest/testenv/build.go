@@ -117,8 +117,8 @@ var toolchainRE = regexp.MustCompile(`toolchain@v0\.0\.1-(go1\.[0-9.]+)\.`)
 // toolchainHint says how to install the toolchain at goBin.
 func toolchainHint(goBin string) string {
 	switch {
-	case goBin == Go122:
-		return "apt-get install golang-1.22-go, from Debian bookworm-backports"
+	case goBin == Go122 || goBin == Go121 || goBin == Go119:
+		return "apt-get install golang-" + versionRE.FindStringSubmatch(goBin)[1] + "-go, from Debian bookworm-backports"
 	case toolchainRE.MatchString(goBin):
 		return "GOTOOLCHAIN=" + toolchainRE.FindStringSubmatch(goBin)[1] + " go version downloads it"
 	}
@@ -135,7 +135,7 @@ func toolchainHint(goBin string) string {
 func Build(t testing.TB, dir string, opts ...Option) string {
 	t.Helper()
 	var s spec
-	for _, o := range opts {
+	for _, o := range append(opts, variantOptions(t)...) {
 		o(&s)
 	}
 	if s.name == "" {

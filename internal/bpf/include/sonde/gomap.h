@@ -58,6 +58,7 @@ struct gomap_scan {
 	u64 groups;  // swiss: current table's groups (0: skip it); hmap: current bucket
 	u64 mask;    // swiss: current table's lengthMask
 	u64 ctrl;    // control word (swiss) or tophash bytes (hmap) of the group
+	u64 seen;    // full slots visited
 };
 
 #define GOMAP_SWISS_GROUP_SIZE (8 + GOMAP_SLOTS * GOMAP_SLOT_SIZE)
@@ -104,6 +105,7 @@ static long gomap_swiss_step(u32 i, void *arg)
 		return 1;
 	if (!((m->ctrl >> (8 * s)) & 0x80)) {
 		u64 slot = group + 8 + s * GOMAP_SLOT_SIZE;
+		m->seen++;
 		GOMAP_VISIT(slot, slot + GOMAP_KEY_SIZE, m->out);
 	}
 	return 0;
@@ -138,34 +140,49 @@ static long gomap_hmap_step(u32 i, void *arg)
 	// A classic bucket keeps its 8 keys, then its 8 elems.
 	u64 ka = m->groups + GOMAP_SLOTS + s * GOMAP_KEY_SIZE;
 	u64 ea = m->groups + GOMAP_SLOTS + GOMAP_SLOTS * GOMAP_KEY_SIZE + s * GOMAP_ELEM_SIZE;
+	m->seen++;
 	GOMAP_VISIT(ka, ea, m->out);
 	return 0;
 }
 
+// The first words of a map header, read at once: Swiss Map.used and
+// classic hmap.count are both its first word; the other fields the walk
+// needs lie within GOMAP_HEAD_WORDS words (offsets from the loader).
+#define GOMAP_HEAD_WORDS 8 // a power of two: the index is masked
+
+static __always_inline u64 gomap_head_word(const u64 *w, u64 off)
+{
+	return w[(off / 8) & (GOMAP_HEAD_WORDS - 1)];
+}
+
 // gomap_walk visits the full slots of the map whose runtime map pointer is
-// m (as a map-typed field holds it).
-static __always_inline void gomap_walk(u64 m, GOMAP_OUT *out)
+// m (as a map-typed field holds it). It returns false when the map holds
+// more entries than the walk visited (bounds reached, or unreadable).
+static __always_inline bool gomap_walk(u64 m, GOMAP_OUT *out)
 {
 	if (!m)
-		return;
+		return true;
+	u64 w[GOMAP_HEAD_WORDS] = {};
+	if (bpf_probe_read_user(w, sizeof(w), (void *)m))
+		return false;
 	struct gomap_scan st = {.out = out};
 	if (go_swiss_maps) {
-		st.dir = read_u64(m + swiss_map_dir_ptr_off);
-		st.dir_len = (s64)read_u64(m + swiss_map_dir_len_off);
+		st.dir = gomap_head_word(w, swiss_map_dir_ptr_off);
+		st.dir_len = (s64)gomap_head_word(w, swiss_map_dir_len_off);
 		if (!st.dir)
-			return;
+			return w[0] == 0;
 		gomap_load_table(&st, 0);
 		st.ctrl = read_u64(st.groups);
 		bpf_loop(GOMAP_MAX_TABLES * GOMAP_MAX_TABLE_GROUPS * GOMAP_SLOTS, gomap_swiss_step, &st, 0);
 	} else {
-		u8 b = 0;
-		bpf_probe_read_user(&b, 1, (void *)(m + hmap_b_off));
-		st.dir = read_u64(m + hmap_buckets_off);
+		u8 b = (gomap_head_word(w, hmap_b_off) >> (8 * (hmap_b_off % 8))) & 0xff;
+		st.dir = gomap_head_word(w, hmap_buckets_off);
 		st.dir_len = 1 << (b > 7 ? 7 : b);
 		if (!st.dir)
-			return;
+			return w[0] == 0;
 		st.groups = st.dir;
 		st.ctrl = read_u64(st.dir);
 		bpf_loop(GOMAP_MAX_BUCKETS * GOMAP_CHAIN * GOMAP_SLOTS, gomap_hmap_step, &st, 0);
 	}
+	return st.seen >= w[0];
 }

@@ -69,6 +69,9 @@ enum sonde_counter {
 	COUNTER_CTX_MAP_FULL = 1,
 	COUNTER_G_MAP_FULL = 2,
 	COUNTER_INFLIGHT_FULL = 3,
+	// A Go map walk (gomap.h) ended before it had seen every entry the
+	// map holds (more than its bounds cover) and missed what it looked for.
+	COUNTER_MAP_WALK_INCOMPLETE = 4,
 	COUNTER_MAX = 8,
 };
 

@@ -332,6 +332,21 @@ func main() {
 		q := r.URL.Query()
 		fmt.Fprint(w, scenarios(r.Context(), target, q.Get("traceparent"), q.Get("tracestate")))
 	})
+	// /big: one Ok call whose metadata holds a value of 2000 bytes.
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		target := r.URL.Query().Get("target")
+		if target == "" {
+			target = own
+		}
+		c, err := dial(target)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		ctx := metadata.AppendToOutgoingContext(r.Context(), "x-big", strings.Repeat("a", 2000))
+		out, err := call(ctx, c, "Ok", "big")
+		fmt.Fprintln(w, out, status.Code(err))
+	})
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
 		target := r.URL.Query().Get("target")
 		if target == "" {

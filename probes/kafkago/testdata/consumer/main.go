@@ -1,7 +1,8 @@
 // Command consumer is the kafka-go consumer fixture: an HTTP server whose
 // GET /consume?n=N&topic=T reads N messages of topic T with ReadMessage,
 // in consumer group "sonde-group", from the broker at $KAFKA_ADDR, and
-// answers with one "partition offset key" line per message.
+// answers with one "partition offset key" line per message; with
+// headers=1 the line ends with the message's header keys, comma-separated.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -25,6 +27,14 @@ func main() {
 			if err != nil {
 				http.Error(rw, err.Error(), http.StatusBadGateway)
 				return
+			}
+			if r.URL.Query().Get("headers") == "1" {
+				var keys []string
+				for _, h := range m.Headers {
+					keys = append(keys, h.Key)
+				}
+				fmt.Fprintln(rw, m.Partition, m.Offset, string(m.Key), strings.Join(keys, ","))
+				continue
 			}
 			fmt.Fprintln(rw, m.Partition, m.Offset, string(m.Key))
 		}

@@ -2,7 +2,10 @@
 // handler sends a batch of messages with one WriteMessages call, to the
 // broker at $KAFKA_ADDR. GET /produce?n=N&topic=T[&own=1] sends N messages
 // keyed key-0..; with own=1 each carries the app's own traceparent
-// ($OWN_TRACEPARENT).
+// ($OWN_TRACEPARENT); with hdrs=full each carries one header of its own in a
+// full slice, with hdrs=spare the same in a slice with room for one more.
+// It answers "sent N headers H", H the headers the first message has once
+// WriteMessages has returned.
 package main
 
 import (
@@ -27,12 +30,22 @@ func main() {
 			if r.URL.Query().Get("own") == "1" {
 				msgs[i].Headers = []kafka.Header{{Key: "traceparent", Value: []byte(os.Getenv("OWN_TRACEPARENT"))}}
 			}
+			switch r.URL.Query().Get("hdrs") {
+			case "full":
+				msgs[i].Headers = []kafka.Header{{Key: "x-app", Value: []byte("1")}}
+			case "spare":
+				msgs[i].Headers = append(make([]kafka.Header, 0, 2), kafka.Header{Key: "x-app", Value: []byte("1")})
+			}
 		}
 		if err := w.WriteMessages(r.Context(), msgs...); err != nil {
 			http.Error(rw, err.Error(), http.StatusBadGateway)
 			return
 		}
-		fmt.Fprintln(rw, "sent", n)
+		h := 0
+		if n > 0 {
+			h = len(msgs[0].Headers)
+		}
+		fmt.Fprintln(rw, "sent", n, "headers", h)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,3 @@
+module sitesapp
+
+go 1.22

@@ -1,0 +1,47 @@
+package databasesql_test
+
+import (
+	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
+)
+
+// TestStripped runs the database/sql scenarios unchanged against fixtures
+// built with -ldflags='-s -w': offsets from the versioned table, the
+// driver error types' itabs from the itab list.
+func TestStripped(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		run     func(*testing.T)
+		fixture string // checked to be stripped
+	}{
+		{"TestDBAppSpans", TestDBAppSpans, "testdata/dbapp"},
+		{"TestUnknownDriver", TestUnknownDriver, "testdata/fakedb"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.WithOptions(t, testenv.Stripped)
+			if c.fixture != "" {
+				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
+			}
+			c.run(t)
+		})
+	}
+}
+
+// TestGoVersions runs the std-only fixture with the oldest and newest Go
+// here, stripped and not.
+func TestGoVersions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []testenv.Option
+	}{
+		{"go1.21", []testenv.Option{testenv.Toolchain(testenv.Go121)}},
+		{"go1.21-stripped", []testenv.Option{testenv.Toolchain(testenv.Go121), testenv.Stripped}},
+		{"go1.27-stripped", []testenv.Option{testenv.Go127, testenv.Stripped}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.WithOptions(t, c.opts...)
+			TestUnknownDriver(t)
+		})
+	}
+}

@@ -1,0 +1,45 @@
+package goroutines_test
+
+import (
+	"testing"
+
+	"github.com/sonde-go/auto/internal/e2etest/testenv"
+)
+
+// TestStripped runs the package's scenarios unchanged against fixtures
+// built with -ldflags='-s -w', as release binaries are.
+func TestStripped(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		run     func(*testing.T)
+		fixture string // checked to be stripped
+	}{
+		{"TestFanOut", TestFanOut, "testdata/fanout"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.WithOptions(t, testenv.Stripped)
+			if c.fixture != "" {
+				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
+			}
+			c.run(t)
+		})
+	}
+}
+
+// TestGoVersions runs the fan-out scenario with the newest Go here (Swiss
+// maps), stripped and not; its fixture needs golang.org/x/sync, which the
+// older toolchains cannot resolve.
+func TestGoVersions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []testenv.Option
+	}{
+		{"go1.27", []testenv.Option{testenv.Go127}},
+		{"go1.27-stripped", []testenv.Option{testenv.Go127, testenv.Stripped}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.WithOptions(t, c.opts...)
+			TestFanOut(t)
+		})
+	}
+}
