@@ -38,12 +38,14 @@ func (p *Pipeline) Run(ctx context.Context, rd *ringbuf.Reader) error {
 	})
 
 	var rec ringbuf.Record
+	rd.SetDeadline(time.Now().Add(PollInterval))
 	for {
-		rd.SetDeadline(time.Now().Add(PollInterval))
 		err := rd.ReadInto(&rec)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// Everything submitted without a wakeup has been read.
+			// Everything submitted without a wakeup has been read: the
+			// next poll is due in PollInterval (not reset per record).
+			rd.SetDeadline(time.Now().Add(PollInterval))
 		case err == nil:
 			p.Handle(rec.RawSample)
 		case errors.Is(err, ringbuf.ErrClosed):

@@ -359,3 +359,28 @@ func waitThread(tid int) (unix.WaitStatus, error) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// ReadyArena maps the arena of size bytes at addr into pid (or finds the
+// one an earlier Sonde mapped there), and in a new one writes key at
+// keyOff and then magic at its start, which marks it ready for the BPF
+// programs. An existing mapping without magic is refused.
+func ReadyArena(pid int, addr, size uint64, magic [16]byte, keyOff uint64, key string) error {
+	exists, err := MapArena(pid, addr, size)
+	if err != nil {
+		return err
+	}
+	if exists {
+		var m [16]byte
+		if err := ReadMemory(pid, addr, m[:]); err != nil {
+			return err
+		}
+		if m != magic {
+			return fmt.Errorf("another mapping is at %#x", addr)
+		}
+		return nil
+	}
+	if err := WriteMemory(pid, addr+keyOff, []byte(key)); err != nil {
+		return err
+	}
+	return WriteMemory(pid, addr, magic[:])
+}

@@ -24,6 +24,7 @@
 // headers do not fit a block is sent without the header (counted); one
 // that carries the app's own traceparent is left alone.
 #include "sonde/inflight.h"
+#include "sonde/traceparent.h"
 #include "client_ctx.h"
 
 volatile const u64 hdr_hf_off = 0;       // headerFrame/clientHeaders.hf
@@ -45,7 +46,6 @@ volatile const u64 arena_magic1 = 0;
 #define MAX_FIELDS 32   // fields copied, the added one included
 #define STRINGS_OFF (MAX_FIELDS * FIELD_SIZE)
 #define STR_MAX 1024    // longest name or value copied
-#define TP_LEN 55
 
 enum grpc_inject_stat {
 	GRPC_INJECT_DONE = 0,    // header added
@@ -90,19 +90,6 @@ static __always_inline void inject_count(u32 which)
 		__sync_fetch_and_add(v, 1);
 }
 
-static __always_inline u8 hex_digit(u8 d)
-{
-	return d < 10 ? '0' + d : 'a' + d - 10;
-}
-
-static __always_inline void put_hex(u8 *dst, const u8 *src, int n)
-{
-	for (int i = 0; i < n; i++) {
-		dst[2 * i] = hex_digit((src[i] >> 4) & 0xf);
-		dst[2 * i + 1] = hex_digit(src[i] & 0xf);
-	}
-}
-
 struct copy_state {
 	u64 src;  // the old array
 	u64 blk;  // the block
@@ -118,7 +105,7 @@ static __always_inline u64 copy_str(struct copy_state *st, struct copy_buf *cb, 
 {
 	if (len == 0)
 		return ptr; // no bytes to keep alive
-	if (len < 0 || len > STR_MAX || st->cur + len > st->blk + BLOCK_SIZE - TP_LEN) {
+	if (len < 0 || len > STR_MAX || st->cur + len > st->blk + BLOCK_SIZE - TRACEPARENT_LEN) {
 		st->full = 1;
 		return 0;
 	}
@@ -230,17 +217,11 @@ int inject_md(struct pt_regs *ctx)
 		return 0;
 	}
 
-	u8 val[TP_LEN];
-	__builtin_memcpy(val, "00-", 3);
-	put_hex(val + 3, sc.trace_id, 16);
-	val[35] = '-';
-	put_hex(val + 36, sc.span_id, 8);
-	val[52] = '-';
-	val[53] = '0';
-	val[54] = sampled(&sc) ? '1' : '0';
-	if (bpf_probe_write_user((void *)st.cur, val, TP_LEN))
+	u8 val[TRACEPARENT_LEN];
+	format_traceparent(val, &sc);
+	if (bpf_probe_write_user((void *)st.cur, val, TRACEPARENT_LEN))
 		return 0;
-	u64 f[5] = {arena_base + ARENA_KEY_OFF, 11, st.cur, TP_LEN, 0};
+	u64 f[5] = {arena_base + ARENA_KEY_OFF, 11, st.cur, TRACEPARENT_LEN, 0};
 	u64 at = st.blk + (u64)(hf.len & (MAX_FIELDS - 1)) * FIELD_SIZE;
 	if (bpf_probe_write_user((void *)at, f, sizeof(f)))
 		return 0;

@@ -1,7 +1,6 @@
 package grpc
 
 import (
-	"bytes"
 	"debug/dwarf"
 	"encoding/binary"
 	"fmt"
@@ -146,28 +145,10 @@ func (Inject) Attached(t *probe.Target) error {
 	return nil
 }
 
-// readyArena maps the arena into pid (or finds the one an earlier Sonde
-// mapped) and writes the key and then the magic.
+// readyArena maps the arena into pid, or finds the one an earlier Sonde
+// mapped.
 func readyArena(pid int) error {
-	addr := process.ArenaAddr(process.ArenaGRPC)
-	exists, err := process.MapArena(pid, addr, arenaSize)
-	if err != nil {
-		return err
-	}
-	if exists {
-		var m [16]byte
-		if err := process.ReadMemory(pid, addr, m[:]); err != nil {
-			return err
-		}
-		if !bytes.Equal(m[:], arenaMagic[:]) {
-			return fmt.Errorf("another mapping is at %#x", addr)
-		}
-		return nil
-	}
-	if err := process.WriteMemory(pid, addr+arenaKeyOff, []byte("traceparent")); err != nil {
-		return err
-	}
-	return process.WriteMemory(pid, addr, arenaMagic[:])
+	return process.ReadyArena(pid, process.ArenaAddr(process.ArenaGRPC), arenaSize, arenaMagic, arenaKeyOff, "traceparent")
 }
 
 // Attached implements probe.Attacher for the client: under lockdown it

@@ -24,7 +24,6 @@
 #define ARENA_SLOTS 16384
 #define ARENA_SIZE (ARENA_SLOTS_OFF + ARENA_SLOTS * ARENA_SLOT_SIZE)
 #define SLOT_VALUE_OFF 48
-#define TP_LEN 55
 
 // The arena's address and the magic Sonde writes at its start once it is
 // mapped (two words); 0: no arena, nothing is written.
@@ -77,30 +76,6 @@ static __always_inline bool arena_ready(void)
 	return m[0] == arena_magic0 && m[1] == arena_magic1;
 }
 
-static __always_inline u8 hex_digit(u8 d)
-{
-	return d < 10 ? '0' + d : 'a' + d - 10;
-}
-
-static __always_inline void put_hex(u8 *dst, const u8 *src, int n)
-{
-	for (int i = 0; i < n; i++) {
-		dst[2 * i] = hex_digit((src[i] >> 4) & 0xf);
-		dst[2 * i + 1] = hex_digit(src[i] & 0xf);
-	}
-}
-
-// format_traceparent writes the 55-byte W3C traceparent of sc into b.
-static __always_inline void format_traceparent(u8 *b, const struct span_context *sc)
-{
-	__builtin_memcpy(b, "00-", 3);
-	put_hex(b + 3, sc->trace_id, 16);
-	b[35] = '-';
-	put_hex(b + 36, sc->span_id, 8);
-	b[52] = '-';
-	b[53] = '0';
-	b[54] = sampled(sc) ? '1' : '0';
-}
 
 struct inject_loop {
 	struct send_inflight *f;
@@ -135,12 +110,12 @@ static long inject_message(u32 i, void *arg)
 	bool has_parent = f->ev.hdr.parent_remote == 2;
 	struct span_context sc = {};
 	new_span(&sc, has_parent ? &f->ev.hdr.parent : NULL);
-	u8 val[TP_LEN];
+	u8 val[TRACEPARENT_LEN];
 	format_traceparent(val, &sc);
-	if (bpf_probe_write_user((void *)(slot + SLOT_VALUE_OFF), val, TP_LEN))
+	if (bpf_probe_write_user((void *)(slot + SLOT_VALUE_OFF), val, TRACEPARENT_LEN))
 		return 0;
 	// Header{Key string; Value []byte} (Vars checks this layout).
-	u64 h[5] = {arena_base + ARENA_KEY_OFF, 11, slot + SLOT_VALUE_OFF, TP_LEN, TP_LEN};
+	u64 h[5] = {arena_base + ARENA_KEY_OFF, 11, slot + SLOT_VALUE_OFF, TRACEPARENT_LEN, TRACEPARENT_LEN};
 	if (bpf_probe_write_user((void *)dst, h, sizeof(h)))
 		return 0;
 	if (!hs.ptr) {
@@ -185,9 +160,9 @@ static __always_inline bool injected_span(u64 msg, struct span_context *sc)
 	    k.ptr != arena_base + ARENA_KEY_OFF)
 		return false;
 	struct go_slice v = {};
-	u8 val[TP_LEN] = {};
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)(h + hdr_value_off)) || v.len != TP_LEN ||
-	    bpf_probe_read_user(val, TP_LEN, (void *)v.ptr) || !parse_traceparent(val, TP_LEN, sc))
+	u8 val[TRACEPARENT_LEN] = {};
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(h + hdr_value_off)) || v.len != TRACEPARENT_LEN ||
+	    bpf_probe_read_user(val, TRACEPARENT_LEN, (void *)v.ptr) || !parse_traceparent(val, TRACEPARENT_LEN, sc))
 		return false;
 	if (hs.ptr >= arena_base && hs.ptr < arena_base + ARENA_SIZE) {
 		u64 z[3] = {};

@@ -10,6 +10,7 @@
 // appends "Traceparent: 00-<trace>-<span>-<flags>\r\n" to the *bufio.Writer
 // the headers are written to, just before them.
 #include "sonde/inflight.h"
+#include "sonde/traceparent.h"
 #include "header.h"
 #include "request.h"
 #include "tracestate.h"
@@ -35,26 +36,13 @@ struct inject_line {
 	u8 b[TRACEPARENT_LINE_LEN];
 };
 
-static const char hexdigits[16] = "0123456789abcdef";
-
-static __always_inline void put_hex(u8 *dst, const u8 *src, int n)
-{
-	for (int i = 0; i < n; i++) {
-		dst[2 * i] = hexdigits[(src[i] >> 4) & 0xf];
-		dst[2 * i + 1] = hexdigits[src[i] & 0xf];
-	}
-}
-
 // format_line writes the whole header line for sc into l.
 static __always_inline void format_line(struct inject_line *l,
 					const struct span_context *sc)
 {
-	__builtin_memcpy(l->b, "Traceparent: 00-", 16);
-	put_hex(l->b + 16, sc->trace_id, 16);
-	l->b[48] = '-';
-	put_hex(l->b + 49, sc->span_id, 8);
-	__builtin_memcpy(l->b + 65, "-00\r\n", 5);
-	l->b[67] = sampled(sc) ? '1' : '0'; // the decision taken
+	__builtin_memcpy(l->b, "Traceparent: ", 13);
+	format_traceparent(l->b + 13, sc); // carries the decision taken
+	__builtin_memcpy(l->b + 13 + TRACEPARENT_LEN, "\r\n", 2);
 }
 
 SEC("uprobe/Request_write")

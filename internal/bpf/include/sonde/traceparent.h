@@ -51,3 +51,29 @@ static __always_inline bool parse_traceparent(const u8 *v, u32 n,
 	return hex_decode(v + 3, sc->trace_id, 16) &&
 	       hex_decode(v + 36, sc->span_id, 8);
 }
+
+// TRACEPARENT_LEN is the length of a version-00 traceparent value.
+#define TRACEPARENT_LEN 55
+
+// traceparent_hex writes n bytes of src as 2n lowercase hex digits at dst.
+static __always_inline void traceparent_hex(u8 *dst, const u8 *src, int n)
+{
+	for (int i = 0; i < n; i++) {
+		u8 hi = (src[i] >> 4) & 0xf, lo = src[i] & 0xf;
+		dst[2 * i] = hi < 10 ? '0' + hi : 'a' + hi - 10;
+		dst[2 * i + 1] = lo < 10 ? '0' + lo : 'a' + lo - 10;
+	}
+}
+
+// format_traceparent writes the TRACEPARENT_LEN-byte W3C traceparent of
+// sc (version 00, its sampled flag) at b, for outgoing propagation.
+static __always_inline void format_traceparent(u8 *b, const struct span_context *sc)
+{
+	__builtin_memcpy(b, "00-", 3);
+	traceparent_hex(b + 3, sc->trace_id, 16);
+	b[35] = '-';
+	traceparent_hex(b + 36, sc->span_id, 8);
+	b[52] = '-';
+	b[53] = '0';
+	b[54] = sampled(sc) ? '1' : '0';
+}
