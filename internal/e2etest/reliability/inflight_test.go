@@ -75,6 +75,14 @@ func TestConcurrentInFlight(t *testing.T) {
 		}
 		return nil
 	})
+	// The receiver has the last spans before the exporter's call returns
+	// and the pipeline counts them exported.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if s := a.Stats(); s.Exported < s.Spans {
+			return fmt.Errorf("%d of %d spans counted exported", s.Exported, s.Spans)
+		}
+		return nil
+	})
 	s := a.Stats()
 	t.Logf("held in BPF at once: %d; spans received %d (/hold %d); stats: spans %d exported %d dropped %d; in-flight after %v; overflows %v",
 		held, len(spans), server, s.Spans, s.Exported, s.Dropped, s.InFlight, s.Overflows)
