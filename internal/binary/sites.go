@@ -35,9 +35,12 @@ const (
 	// SiteCall is in a caller: the instruction at a direct call's return
 	// address, or an emulated one shortly after it.
 	SiteCall
+	// SiteStore is inside the function: the first emulated instruction
+	// after a store that marks the point the probe is about.
+	SiteStore
 )
 
-var siteKindNames = [...]string{"first byte", "push", "stack-check branch", "ret", "call site"}
+var siteKindNames = [...]string{"first byte", "push", "stack-check branch", "ret", "call site", "after store"}
 
 func (k SiteKind) String() string {
 	if int(k) < len(siteKindNames) {
@@ -101,7 +104,20 @@ type ReturnOptions struct {
 	ReadsSP bool
 	// Classic keeps today's placement: ret instructions.
 	Classic bool
+	// MethodTable lets the returns move to the call sites although a
+	// method table entry names the function: the probe knows that no
+	// value of the receiver type reaches an interface but through
+	// reflection (see probe.Hook.MethodTable).
+	MethodTable bool
+	// GOnly is set when the return program reads no register but g (R14,
+	// which Go code never writes): the walk from a call site may then
+	// pass any instruction but a branch, including calls through a
+	// register, whose callees return to the next instruction.
+	GOnly bool
 }
+
+// maxCallWalk bounds the instructions walked from a return address.
+const maxCallWalk = 8
 
 // maxCallSites bounds the call sites a function's returns are moved to;
 // beyond it the ret instructions are kept.
@@ -354,6 +370,10 @@ type codeRefs struct {
 	// other says why the function can be reached otherwise (a tail jump,
 	// its address taken), or "".
 	other string
+	// method says where a method table entry with its type names it
+	// (reachable from an itab the runtime builds, or from reflection), or
+	// "".
+	method string
 }
 
 func (f *File) siteIndex() *siteIndex {
@@ -557,8 +577,8 @@ func (ix *siteIndex) findRefs(entries []uint64) {
 	for _, s := range ix.data {
 		for i := (4 - s.addr%4) % 4; i+4 <= uint64(len(s.b)); i += 4 {
 			v := binary.LittleEndian.Uint32(s.b[i:])
-			if r := offs[v]; r != nil && r.other == "" && !unmarkedMethod(s.b, i, v) {
-				r.other = fmt.Sprintf("its offset from runtime.text is in data at %#x (a method table entry with its type: the runtime can put it in an itab)", s.addr+i)
+			if r := offs[v]; r != nil && r.method == "" && !unmarkedMethod(s.b, i, v) {
+				r.method = fmt.Sprintf("its offset from runtime.text is in data at %#x (a method table entry with its type: the runtime can put it in an itab)", s.addr+i)
 			}
 		}
 	}
@@ -726,6 +746,9 @@ func (f *File) ReturnPlacement(fn Func, opt ReturnOptions) (Placement, error) {
 	case r.other != "":
 		rets.Why = "may be called indirectly: " + r.other
 		return rets, nil
+	case r.method != "" && !opt.MethodTable:
+		rets.Why = "may be called indirectly: " + r.method
+		return rets, nil
 	case len(r.calls) == 0:
 		rets.Why = "no direct call found"
 		return rets, nil
@@ -735,7 +758,7 @@ func (f *File) ReturnPlacement(fn Func, opt ReturnOptions) (Placement, error) {
 	}
 	calls := Placement{Kind: SiteCall}
 	for _, c := range r.calls {
-		s, why := f.callSite(ix, c, opt.Emulation)
+		s, why := f.callSite(ix, c, opt.Emulation, opt.GOnly)
 		if why != "" {
 			rets.Why = why
 			return rets, nil
@@ -748,14 +771,18 @@ func (f *File) ReturnPlacement(fn Func, opt ReturnOptions) (Placement, error) {
 		return rets, nil
 	}
 	calls.Why = fmt.Sprintf("address never taken; %d direct call sites, %d on an emulated instruction", len(calls.Sites), n)
+	if r.method != "" {
+		calls.Why = fmt.Sprintf("address taken only by its method table, whose receiver reaches no interface but through reflection; %d direct call sites, %d on an emulated instruction", len(calls.Sites), n)
+	}
 	return calls, nil
 }
 
 // callSite places the return probe for the call instruction at call: the
 // first emulated instruction from its return address on, through inert
-// ones, none of them a branch target; else the return address itself.
-// why is set when the return address is a branch target.
-func (f *File) callSite(ix *siteIndex, call uint64, e Emulation) (Site, string) {
+// ones (with gOnly, through any that neither branches nor writes g), none
+// of them a branch target; else the return address itself. why is set
+// when the return address is a branch target.
+func (f *File) callSite(ix *siteIndex, call uint64, e Emulation, gOnly bool) (Site, string) {
 	fn, _ := ix.funcAt(call)
 	d := ix.decode(fn)
 	i, _ := d.at(call)
@@ -775,7 +802,7 @@ func (f *File) callSite(ix *siteIndex, call uint64, e Emulation) (Site, string) 
 		return Site{}, fmt.Sprintf("the return address %#x in %s is also a branch target", ret, fn.Name)
 	}
 	at, emulated := ret, false
-	for j := i; j < len(d.insts) && j < i+8; j++ {
+	for j := i; j < len(d.insts) && j < i+maxCallWalk; j++ {
 		a := d.addrs[j]
 		if j > i && isTarget(a) {
 			break
@@ -785,7 +812,7 @@ func (f *File) callSite(ix *siteIndex, call uint64, e Emulation) (Site, string) 
 			at, emulated = a, true
 			break
 		}
-		if !amd64Inert(d.insts[j]) {
+		if !amd64Inert(d.insts[j]) && !(gOnly && keepsG(d.insts[j])) {
 			break
 		}
 	}

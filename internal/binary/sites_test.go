@@ -354,3 +354,54 @@ func TestUnmarkedMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestReturnPlacementGOnly: net/http's serverHandler.ServeHTTP has a
+// method table entry (its rets are kept) unless the probe vouches for it;
+// then a program that reads only g moves past the call through a register
+// after the handler (w.cancelCtx()) to the next direct call in (*conn).serve,
+// while a program that reads registers stops at the return address. Go
+// 1.27 passes serverHandler as a Handler: its itab is in data, the rets
+// stay whatever the probe says.
+func TestReturnPlacementGOnly(t *testing.T) {
+	for _, fx := range []*fixture{fxHTTP, fxGo122, fxGo127} {
+		t.Run(fx.name, func(t *testing.T) {
+			f := fx.open(t)
+			fn, err := f.Func("net/http.serverHandler.ServeHTTP")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fx == fxGo127 {
+				p, _ := f.ReturnPlacement(fn, ReturnOptions{GOnly: true, MethodTable: true})
+				if p.Kind != SiteRet || !strings.Contains(p.Why, "address is in data") {
+					t.Errorf("Go 1.27: %v (%s), want rets: an itab holds it", p.Kind, p.Why)
+				}
+				return
+			}
+			if p, _ := f.ReturnPlacement(fn, ReturnOptions{GOnly: true}); p.Kind != SiteRet || !strings.Contains(p.Why, "method table") {
+				t.Errorf("without MethodTable: %v (%s), want rets for the method table entry", p.Kind, p.Why)
+			}
+			p, err := f.ReturnPlacement(fn, ReturnOptions{GOnly: true, MethodTable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var serve []Site
+			for _, s := range p.Sites {
+				if s.Caller == "net/http.(*conn).serve" {
+					serve = append(serve, s)
+				}
+			}
+			if p.Kind != SiteCall || len(serve) != 1 || !serve[0].Emulated {
+				t.Fatalf("GOnly: %v %+v (%s), want an emulated site in (*conn).serve", p.Kind, p.Sites, p.Why)
+			}
+			if b := readAt(t, f.Path(), serve[0].Offset, 1)[0]; b != 0xe8 {
+				t.Errorf("site in (*conn).serve holds %#x, want a direct call", b)
+			}
+			regs, _ := f.ReturnPlacement(fn, ReturnOptions{MethodTable: true})
+			for _, s := range regs.Sites {
+				if s.Caller == "net/http.(*conn).serve" && s.Emulated {
+					t.Errorf("a program reading registers moved past the handler's call through a register: %+v", s)
+				}
+			}
+		})
+	}
+}

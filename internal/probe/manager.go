@@ -70,6 +70,7 @@ type Manager struct {
 	exe      *link.Executable
 	statuses []Status
 	origins  []offsets.Origin // of the probe prepared last
+	offs     offsets.Table    // of the probe prepared last
 }
 
 // NewManager prepares to load probes into t.
@@ -179,7 +180,7 @@ func (m *Manager) vars(p Probe) (*ebpf.CollectionSpec, probeVars, error) {
 	if err != nil {
 		return nil, probeVars{}, err
 	}
-	m.origins = origins
+	m.origins, m.offs = origins, offs
 	var missing []offsets.Field
 	for _, f := range required {
 		if _, ok := offs[f]; !ok {

@@ -83,15 +83,24 @@ func (m *Manager) placements(p Probe, spec *ebpf.CollectionSpec) ([]HookPlacemen
 			e := m.t.Bin.EntryPlacement(fn, m.t.ClassicSites)
 			hp.Entry = &e
 		}
+		if h.Store != nil && !m.t.ClassicSites {
+			if st, ok := m.storePlacement(fn, h.Store, spec); ok {
+				hp.ReturnProg, hp.Return = h.Store.Prog, &st
+				out = append(out, hp)
+				continue
+			}
+		}
 		if h.Return != "" {
 			ps := spec.Programs[h.Return]
 			if ps == nil {
 				return nil, fmt.Errorf("program %s not in spec", h.Return)
 			}
 			r, err := m.t.Bin.ReturnPlacement(fn, binary.ReturnOptions{
-				Emulation: m.emulation(),
-				ReadsSP:   readsSP(ps, m.t.Bin.Arch()),
-				Classic:   m.t.ClassicSites,
+				Emulation:   m.emulation(),
+				ReadsSP:     readsSP(ps, m.t.Bin.Arch()),
+				GOnly:       readsOnlyG(ps, m.t.Bin.Arch()),
+				Classic:     m.t.ClassicSites,
+				MethodTable: h.MethodTable,
 			})
 			if err != nil {
 				return nil, err
@@ -101,4 +110,30 @@ func (m *Manager) placements(p Probe, spec *ebpf.CollectionSpec) ([]HookPlacemen
 		out = append(out, hp)
 	}
 	return out, nil
+}
+
+// storePlacement places h's program inside fn (binary.File.StorePlacement)
+// and sets its register variable in spec; ok is false where the code does
+// not allow it (logged, the hook's Return is used).
+func (m *Manager) storePlacement(fn binary.Func, h *StoreHook, spec *ebpf.CollectionSpec) (binary.Placement, bool) {
+	off, ok := m.offs[h.Field]
+	if !ok {
+		return binary.Placement{}, false
+	}
+	p, arg, why := m.t.Bin.StorePlacement(fn, int64(off), m.emulation())
+	if why == "" && spec.Programs[h.Prog] == nil {
+		why = "program " + h.Prog + " not in spec"
+	}
+	if why == "" {
+		if v := spec.Variables[h.ArgVar]; v == nil {
+			why = "variable " + h.ArgVar + " not in spec"
+		} else if err := v.Set(uint64(arg)); err != nil {
+			why = err.Error()
+		}
+	}
+	if why != "" {
+		m.t.Logger.V(1).Info("store site not used", "function", fn.Name, "field", h.Field.String(), "why", why)
+		return binary.Placement{}, false
+	}
+	return p, true
 }

@@ -31,6 +31,32 @@ type Hook struct {
 	Return string // program name for the return sites
 	// Optional hooks may be missing from the target without failing the probe.
 	Optional bool
+	// MethodTable lets the Return program move to the function's call
+	// sites although its method table entry (with its type) is in the
+	// binary: set it only for a method whose receiver type the library
+	// never puts in an interface, so that only reflection on that type
+	// could call it indirectly (such a call would get no return: its span
+	// is lost when the goroutine's next call starts another).
+	MethodTable bool
+	// Store, when set, replaces the Return program where the function's
+	// code allows: see StoreHook.
+	Store *StoreHook
+}
+
+// StoreHook is a program run inside a function once it has stored one
+// field of a struct, at the first emulated instruction after that store
+// (binary.File.StorePlacement, amd64), instead of the hook's Return
+// program at its returns: one cheap probe hit where the returns would be
+// single-stepped. Where the code does not allow it, Return is attached.
+type StoreHook struct {
+	// Field is the struct field whose store marks the site.
+	Field offsets.Field
+	// Prog is the program attached there.
+	Prog string
+	// ArgVar is the program's variable that is set to the ABIInternal
+	// argument number (sonde/regs.h go_arg) of the register holding the
+	// struct's address at the site.
+	ArgVar string
 }
 
 // Var sets one volatile const of the probe's BPF spec. Setting a name the

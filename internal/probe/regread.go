@@ -9,6 +9,10 @@ import (
 // program gets (internal/bpf/include/sonde/regs.h).
 var ptRegsSP = map[string]int16{"amd64": 19 * 8, "arm64": 31 * 8}
 
+// ptRegsG is the offset of Go's g register (amd64 R14, arm64 R28) in the
+// pt_regs a uprobe program gets.
+var ptRegsG = map[string]int16{"amd64": 1 * 8, "arm64": 28 * 8}
+
 // ctxState is what may hold the program's context at one instruction:
 // registers (bit n: Rn) and 8-byte stack slots (bit n: R10-8*(n+1)).
 type ctxState struct{ regs, slots uint64 }
@@ -25,6 +29,23 @@ func readsSP(prog *ebpf.ProgramSpec, arch string) bool {
 	if !ok {
 		return true
 	}
+	return readsCtx(prog, func(off, size int16) bool { return off <= sp && sp < off+size })
+}
+
+// readsOnlyG reports whether prog reads no register from its context but
+// g (the analysis of readsSP: anything it cannot follow counts as a read).
+func readsOnlyG(prog *ebpf.ProgramSpec, arch string) bool {
+	g, ok := ptRegsG[arch]
+	if !ok {
+		return false
+	}
+	return !readsCtx(prog, func(off, size int16) bool { return off < g || off+size > g+8 })
+}
+
+// readsCtx reports whether prog may load a range [off, off+size) of its
+// context for which reads is true, or use its context in a way the
+// analysis does not follow.
+func readsCtx(prog *ebpf.ProgramSpec, reads func(off, size int16) bool) bool {
 	insns := prog.Instructions
 	// Raw instruction positions: jump offsets count 8-byte slots, and a
 	// 64-bit immediate load takes two.
@@ -71,7 +92,7 @@ func readsSP(prog *ebpf.ProgramSpec, arch string) bool {
 		next := []int{i + 1}
 		switch cls := op.Class(); {
 		case cls == asm.LdXClass:
-			if s.regs&src != 0 && ins.Offset <= sp && sp < ins.Offset+int16(op.Size().Sizeof()) {
+			if s.regs&src != 0 && reads(ins.Offset, int16(op.Size().Sizeof())) {
 				return true
 			}
 			s.regs &^= dst
@@ -108,6 +129,9 @@ func readsSP(prog *ebpf.ProgramSpec, arch string) bool {
 			case asm.Exit:
 				next = nil
 			case asm.Call:
+				if !ins.IsFunctionCall() && s.regs&args != 0 {
+					return true // the context given to a helper, which may read any register
+				}
 				s.regs &^= scratch
 			case asm.Ja:
 				next = []int{-1}

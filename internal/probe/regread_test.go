@@ -89,3 +89,47 @@ func resolveJumps(insns asm.Instructions) error {
 	}
 	return nil
 }
+
+func TestReadsOnlyG(t *testing.T) {
+	g := ptRegsG["amd64"]
+	for _, c := range []struct {
+		name  string
+		insns asm.Instructions
+		want  bool
+	}{
+		{"g only", asm.Instructions{
+			asm.LoadMem(asm.R2, asm.R1, g, asm.DWord),
+			asm.Mov.Reg(asm.R0, asm.R2),
+			asm.Return(),
+		}, true},
+		{"g and ax", asm.Instructions{
+			asm.LoadMem(asm.R2, asm.R1, g, asm.DWord),
+			asm.LoadMem(asm.R3, asm.R1, 80, asm.DWord),
+			asm.Mov.Imm(asm.R0, 0),
+			asm.Return(),
+		}, false},
+		{"the low half of g's neighbour", asm.Instructions{
+			asm.LoadMem(asm.R2, asm.R1, g+8, asm.Word),
+			asm.Mov.Imm(asm.R0, 0),
+			asm.Return(),
+		}, false},
+		{"the context given to a helper", asm.Instructions{
+			asm.FnGetCurrentPidTgid.Call(),
+			asm.Mov.Imm(asm.R0, 0),
+			asm.Return(),
+		}, false},
+		{"no context read", asm.Instructions{
+			asm.Mov.Imm(asm.R1, 0),
+			asm.FnGetCurrentPidTgid.Call(),
+			asm.Return(),
+		}, true},
+	} {
+		insns := c.insns
+		if err := resolveJumps(insns); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := readsOnlyG(&ebpf.ProgramSpec{Instructions: insns}, "amd64"); got != c.want {
+			t.Errorf("%s: readsOnlyG = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

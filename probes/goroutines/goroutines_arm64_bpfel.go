@@ -35,6 +35,7 @@ const (
 	goroutinesMapGoroutineParents     = "goroutine_parents"
 	goroutinesMapSpansByCtx           = "spans_by_ctx"
 	goroutinesMapSpansByGoroutine     = "spans_by_goroutine"
+	goroutinesProgNewprocGoid         = "newproc_goid"
 	goroutinesProgNewprocReturn       = "newproc_return"
 	goroutinesVarCtxSpanTypes         = "ctx_span_types"
 	goroutinesVarG_goidOff            = "g_goid_off"
@@ -44,6 +45,7 @@ const (
 	goroutinesVarItabTimerCtx         = "itab_timer_ctx"
 	goroutinesVarItabValueCtx         = "itab_value_ctx"
 	goroutinesVarItabWithoutCancelCtx = "itab_without_cancel_ctx"
+	goroutinesVarNewgArg              = "newg_arg"
 	goroutinesVarSamplerParentBased   = "sampler_parent_based"
 	goroutinesVarSamplerRoot          = "sampler_root"
 	goroutinesVarSamplerThreshold     = "sampler_threshold"
@@ -92,6 +94,7 @@ type goroutinesSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type goroutinesProgramSpecs struct {
+	NewprocGoid   *ebpf.ProgramSpec `ebpf:"newproc_goid"`
 	NewprocReturn *ebpf.ProgramSpec `ebpf:"newproc_return"`
 }
 
@@ -117,6 +120,7 @@ type goroutinesVariableSpecs struct {
 	ItabTimerCtx         *ebpf.VariableSpec `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.VariableSpec `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.VariableSpec `ebpf:"itab_without_cancel_ctx"`
+	NewgArg              *ebpf.VariableSpec `ebpf:"newg_arg"`
 	SamplerParentBased   *ebpf.VariableSpec `ebpf:"sampler_parent_based"`
 	SamplerRoot          *ebpf.VariableSpec `ebpf:"sampler_root"`
 	SamplerThreshold     *ebpf.VariableSpec `ebpf:"sampler_threshold"`
@@ -170,6 +174,7 @@ type goroutinesVariables struct {
 	ItabTimerCtx         *ebpf.Variable `ebpf:"itab_timer_ctx"`
 	ItabValueCtx         *ebpf.Variable `ebpf:"itab_value_ctx"`
 	ItabWithoutCancelCtx *ebpf.Variable `ebpf:"itab_without_cancel_ctx"`
+	NewgArg              *ebpf.Variable `ebpf:"newg_arg"`
 	SamplerParentBased   *ebpf.Variable `ebpf:"sampler_parent_based"`
 	SamplerRoot          *ebpf.Variable `ebpf:"sampler_root"`
 	SamplerThreshold     *ebpf.Variable `ebpf:"sampler_threshold"`
@@ -180,11 +185,13 @@ type goroutinesVariables struct {
 //
 // It can be passed to loadGoroutinesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type goroutinesPrograms struct {
+	NewprocGoid   *ebpf.Program `ebpf:"newproc_goid"`
 	NewprocReturn *ebpf.Program `ebpf:"newproc_return"`
 }
 
 func (p *goroutinesPrograms) Close() error {
 	return _GoroutinesClose(
+		p.NewprocGoid,
 		p.NewprocReturn,
 	)
 }

@@ -36,7 +36,14 @@ func (Probe) Spec() (*ebpf.CollectionSpec, error) { return loadGoroutines() }
 
 // Hooks implements probe.Probe.
 func (Probe) Hooks() []probe.Hook {
-	return []probe.Hook{{Symbol: "runtime.newproc1", Return: "newproc_return"}}
+	return []probe.Hook{{
+		Symbol: "runtime.newproc1",
+		Return: "newproc_return",
+		// After `newg.goid = ...` (src/runtime/proc.go) the new g is
+		// complete for what the probe reads: one emulated hit instead of
+		// a single-stepped ret.
+		Store: &probe.StoreHook{Field: offsets.Field{Struct: "runtime.g", Name: "goid"}, Prog: "newproc_goid", ArgVar: "newg_arg"},
+	}}
 }
 
 // Fields implements probe.Probe.

@@ -43,7 +43,13 @@ func (Server) Spec() (*ebpf.CollectionSpec, error) { return loadServer() }
 
 // Hooks implements probe.Probe.
 func (Server) Hooks() []probe.Hook {
-	return []probe.Hook{{Symbol: serverSymbol, Entry: "server_entry", Return: "server_return"}}
+	// Up to Go 1.26 serverHandler values never reach an interface in
+	// net/http (a field of initALPNRequest and unencryptedHTTP2Request,
+	// called directly): only reflection on those unexported types could
+	// call its method table entry, so the returns may move to the call
+	// sites. Go 1.27 passes it as a Handler: its itab is in data, which
+	// keeps the rets whatever this says.
+	return []probe.Hook{{Symbol: serverSymbol, Entry: "server_entry", Return: "server_return", MethodTable: true}}
 }
 
 // Fields implements probe.Probe.
