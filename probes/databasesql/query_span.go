@@ -32,6 +32,7 @@ const (
 // decoder turns database events into spans for one target.
 type decoder struct {
 	cfg      statementConfig
+	stmts    statementCache
 	typeOf   func(itab uint64) string      // concrete type of an itab; "" unknown
 	errType  func(tab, data uint64) string // error.type of an error value
 	fallback string                        // db.system.name when the driver is unknown
@@ -64,7 +65,7 @@ func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, e
 
 	n := max(min(int(ev.QueryLen), queryMax, len(raw)-eventSize), 0)
 	truncated := int(ev.QueryLen) > n
-	info := d.cfg.describe(pipeline.Text(raw[eventSize:eventSize+n], truncated), truncated, system)
+	info := d.stmts.describe(d.cfg, pipeline.Text(raw[eventSize:eventSize+n], truncated), truncated, system)
 	attrs = append(attrs, info.attrs...)
 
 	if ev.ErrTab != 0 {
