@@ -29,6 +29,7 @@ type SondeInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   SondeSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type SondeSondeCounter uint32

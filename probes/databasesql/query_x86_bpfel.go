@@ -13,6 +13,19 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type queryConnectorInfo struct {
+	_    structs.HostLayout
+	Conn struct {
+		_    structs.HostLayout
+		Tab  uint64
+		Data uint64
+	}
+	DriverTab uint64
+	DsnLen    uint32
+	Pad       uint32
+	Dsn       [256]uint8
+}
+
 type queryDbInflight struct {
 	_    structs.HostLayout
 	Head struct {
@@ -75,6 +88,7 @@ type queryInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   querySpanContext
 	Root uint64
+	Goid uint64
 }
 
 type querySpanContext struct {
@@ -90,6 +104,8 @@ type querySpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	queryMapCounters             = "counters"
+	queryMapDbConnectorZero      = "db_connector_zero"
+	queryMapDbConnectors         = "db_connectors"
 	queryMapDbInflight           = "db_inflight"
 	queryMapDbZero               = "db_zero"
 	queryMapEvents               = "events"
@@ -184,6 +200,8 @@ type queryProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type queryMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	DbConnectorZero  *ebpf.MapSpec `ebpf:"db_connector_zero"`
+	DbConnectors     *ebpf.MapSpec `ebpf:"db_connectors"`
 	DbInflight       *ebpf.MapSpec `ebpf:"db_inflight"`
 	DbZero           *ebpf.MapSpec `ebpf:"db_zero"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
@@ -244,6 +262,8 @@ func (o *queryObjects) Close() error {
 // It can be passed to loadQueryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type queryMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	DbConnectorZero  *ebpf.Map `ebpf:"db_connector_zero"`
+	DbConnectors     *ebpf.Map `ebpf:"db_connectors"`
 	DbInflight       *ebpf.Map `ebpf:"db_inflight"`
 	DbZero           *ebpf.Map `ebpf:"db_zero"`
 	Events           *ebpf.Map `ebpf:"events"`
@@ -255,6 +275,8 @@ type queryMaps struct {
 func (m *queryMaps) Close() error {
 	return _QueryClose(
 		m.Counters,
+		m.DbConnectorZero,
+		m.DbConnectors,
 		m.DbInflight,
 		m.DbZero,
 		m.Events,

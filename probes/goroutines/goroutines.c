@@ -28,28 +28,57 @@ static __always_inline u64 arg_reg(struct pt_regs *ctx, u64 n)
 	return r[n & 15];
 }
 
+// runtime.g.goid and parentGoid as one read: the window from the lower of
+// the two offsets that holds both (set by the loader; 0: read apart).
+volatile const u64 g_ids_base = 0;
+volatile const u64 g_ids_window = 0;
+#define G_IDS_MAX 256
+
+// read_ids reads the new g's goid and its creator's.
+static __always_inline void read_ids(u64 newg, u64 *goid, u64 *creator)
+{
+	u8 b[G_IDS_MAX];
+	u64 n = g_ids_window;
+	if (n >= 16 && n <= G_IDS_MAX && bpf_probe_read_user(b, n, (void *)(newg + g_ids_base)) == 0) {
+		*goid = *(u64 *)(b + ((g_goid_off - g_ids_base) & (G_IDS_MAX - 8)));
+		*creator = *(u64 *)(b + ((g_parent_goid_off - g_ids_base) & (G_IDS_MAX - 8)));
+		return;
+	}
+	*goid = read_u64(newg + g_goid_off);
+	*creator = read_u64(newg + g_parent_goid_off);
+}
+
 // inherit records the span goroutine newg inherits from its creator.
 static __always_inline int inherit(u64 newg)
 {
 	if (!newg)
 		return 0;
-	u64 goid = read_u64(newg + g_goid_off);
-	u64 creator = read_u64(newg + g_parent_goid_off);
+	u64 goid = 0, creator = 0;
+	read_ids(newg, &goid, &creator);
 	if (!goid || !creator)
 		return 0;
-	struct inherited_span in = {.root = creator};
+	struct inherited_span *slot = goroutine_slot(goid);
+	if (!slot)
+		return 0;
+	struct inherited_span in = {.root = creator, .goid = goid};
 	struct span_context *sc = bpf_map_lookup_elem(&spans_by_goroutine, &creator);
 	if (sc) {
 		in.sc = *sc;
 	} else {
 		// A goroutine of a goroutine: the span its creator inherited,
 		// still tied to the goroutine that runs it.
-		struct inherited_span *up = bpf_map_lookup_elem(&goroutine_parents, &creator);
-		if (!up || !inherited_span(creator, &in.sc))
+		struct inherited_span *up = goroutine_slot(creator);
+		if (!up || up->goid != creator || !inherited_span(creator, &in.sc))
 			return 0;
 		in.root = up->root;
 	}
-	bpf_map_update_elem(&goroutine_parents, &goid, &in, BPF_ANY);
+	// The slot's older goroutine (goid - k * GOROUTINE_SLOTS) loses it:
+	// marked first, so that a concurrent reader of it sees a mismatch
+	// rather than half of the new entry.
+	slot->goid = 0;
+	slot->sc = in.sc;
+	slot->root = in.root;
+	slot->goid = goid;
 	return 0;
 }
 

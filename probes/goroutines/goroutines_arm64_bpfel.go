@@ -17,6 +17,7 @@ type goroutinesInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   goroutinesSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type goroutinesSpanContext struct {
@@ -39,6 +40,8 @@ const (
 	goroutinesProgNewprocReturn       = "newproc_return"
 	goroutinesVarCtxSpanTypes         = "ctx_span_types"
 	goroutinesVarG_goidOff            = "g_goid_off"
+	goroutinesVarG_idsBase            = "g_ids_base"
+	goroutinesVarG_idsWindow          = "g_ids_window"
 	goroutinesVarG_parentGoidOff      = "g_parent_goid_off"
 	goroutinesVarItabAfterFuncCtx     = "itab_after_func_ctx"
 	goroutinesVarItabCancelCtx        = "itab_cancel_ctx"
@@ -114,6 +117,8 @@ type goroutinesMapSpecs struct {
 type goroutinesVariableSpecs struct {
 	CtxSpanTypes         *ebpf.VariableSpec `ebpf:"ctx_span_types"`
 	G_goidOff            *ebpf.VariableSpec `ebpf:"g_goid_off"`
+	G_idsBase            *ebpf.VariableSpec `ebpf:"g_ids_base"`
+	G_idsWindow          *ebpf.VariableSpec `ebpf:"g_ids_window"`
 	G_parentGoidOff      *ebpf.VariableSpec `ebpf:"g_parent_goid_off"`
 	ItabAfterFuncCtx     *ebpf.VariableSpec `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx        *ebpf.VariableSpec `ebpf:"itab_cancel_ctx"`
@@ -168,6 +173,8 @@ func (m *goroutinesMaps) Close() error {
 type goroutinesVariables struct {
 	CtxSpanTypes         *ebpf.Variable `ebpf:"ctx_span_types"`
 	G_goidOff            *ebpf.Variable `ebpf:"g_goid_off"`
+	G_idsBase            *ebpf.Variable `ebpf:"g_ids_base"`
+	G_idsWindow          *ebpf.Variable `ebpf:"g_ids_window"`
 	G_parentGoidOff      *ebpf.Variable `ebpf:"g_parent_goid_off"`
 	ItabAfterFuncCtx     *ebpf.Variable `ebpf:"itab_after_func_ctx"`
 	ItabCancelCtx        *ebpf.Variable `ebpf:"itab_cancel_ctx"`

@@ -16,6 +16,9 @@ import (
 // 1.21 and newer (src/runtime/runtime2.go).
 var parentGoid = offsets.Field{Struct: "runtime.g", Name: "parentGoid"}
 
+// goidField is runtime.g.goid, which every probe reads.
+var goidField = offsets.Field{Struct: "runtime.g", Name: "goid"}
+
 // Probe makes a goroutine started while its creator runs a span inherit
 // that span: one probe hit per goroutine created, none per span. The
 // inheritance reaches any depth of goroutines started from goroutines,
@@ -42,7 +45,7 @@ func (Probe) Hooks() []probe.Hook {
 		// After `newg.goid = ...` (src/runtime/proc.go) the new g is
 		// complete for what the probe reads: one emulated hit instead of
 		// a single-stepped ret.
-		Store: &probe.StoreHook{Field: offsets.Field{Struct: "runtime.g", Name: "goid"}, Prog: "newproc_goid", ArgVar: "newg_arg"},
+		Store: &probe.StoreHook{Field: goidField, Prog: "newproc_goid", ArgVar: "newg_arg"},
 	}}
 }
 
@@ -57,7 +60,19 @@ func (Probe) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: runtime.g has no parentGoid before Go 1.21: %w", t.Bin.GoVersion(), probe.ErrUnsupportedVersion)
 	}
-	return []probe.Var{{Name: "g_parent_goid_off", Value: off}}, nil
+	// One read for both IDs where they are close (136 bytes apart in Go
+	// 1.26): each bpf_probe_read_user costs as much as 256 bytes copied.
+	goid := o[goidField]
+	base, end := min(goid, off), max(goid, off)+8
+	var window uint64
+	if end-base <= 256 {
+		window = end - base
+	}
+	return []probe.Var{
+		{Name: "g_parent_goid_off", Value: off},
+		{Name: "g_ids_base", Value: base},
+		{Name: "g_ids_window", Value: window},
+	}, nil
 }
 
 // Decoders implements probe.Probe: the probe emits no events.

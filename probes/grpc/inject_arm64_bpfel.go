@@ -33,6 +33,7 @@ type injectInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   injectSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type injectSpanContext struct {

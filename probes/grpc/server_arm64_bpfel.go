@@ -52,6 +52,7 @@ type serverInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   serverSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type serverServerInflight struct {

@@ -17,6 +17,7 @@ type kafkaInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   kafkaSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type kafkaKafkaEvent struct {

@@ -17,6 +17,7 @@ type kafkaWriteInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   kafkaWriteSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type kafkaWriteKafkaInjectStat uint32

@@ -69,6 +69,7 @@ type clientInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   clientSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type clientSpanContext struct {

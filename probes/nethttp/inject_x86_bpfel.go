@@ -17,6 +17,7 @@ type injectInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   injectSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type injectInjectInflight struct {

@@ -44,6 +44,7 @@ type serverInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   serverSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type serverReqCopy struct {

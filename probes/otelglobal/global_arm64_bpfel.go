@@ -17,6 +17,7 @@ type globalInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   globalSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type globalManualSpan struct {

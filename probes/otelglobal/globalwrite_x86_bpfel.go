@@ -17,6 +17,7 @@ type globalWriteInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   globalWriteSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type globalWriteManualSpan struct {

@@ -17,6 +17,7 @@ type sdkInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   sdkSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type sdkSdkEvent struct {

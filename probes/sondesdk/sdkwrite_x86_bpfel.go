@@ -17,6 +17,7 @@ type sdkWriteInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   sdkWriteSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type sdkWriteSdkSpan struct {

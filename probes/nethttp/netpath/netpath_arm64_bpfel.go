@@ -28,6 +28,7 @@ type NetpathInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   NetpathSpanContext
 	Root uint64
+	Goid uint64
 }
 
 type NetpathNpApp uint32

@@ -101,18 +101,31 @@ struct {
 // by the goroutine fan-out probe (probes/goroutines). root is the
 // goroutine whose own span it is: the inheritance holds while root still
 // runs a span of that trace, so a pooled goroutine never keeps a parent
-// whose request is over. LRU: goroutines that exit are never removed.
+// whose request is over. A direct-mapped table (slot goid % size, goid
+// kept to check): one lookup and a store per goroutine created, no hash
+// update; a goroutine loses its entry to the one created
+// GOROUTINE_SLOTS goroutines after it, as it would to an LRU's eviction.
 struct inherited_span {
 	struct span_context sc;
 	u64 root;
+	u64 goid;
 };
 
+#define GOROUTINE_SLOTS 16384
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, u64); // goroutine ID
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, u32); // goroutine ID % GOROUTINE_SLOTS
 	__type(value, struct inherited_span);
-	__uint(max_entries, MAX_INFLIGHT);
+	__uint(max_entries, GOROUTINE_SLOTS);
 } goroutine_parents SEC(".maps");
+
+// goroutine_slot returns the goroutine_parents slot of goid.
+static __always_inline struct inherited_span *goroutine_slot(u64 goid)
+{
+	u32 i = goid & (GOROUTINE_SLOTS - 1);
+	return bpf_map_lookup_elem(&goroutine_parents, &i);
+}
 
 static __always_inline void count(u32 which)
 {
@@ -154,8 +167,8 @@ static __always_inline bool same_trace(const struct span_context *a,
 // its creator while that span's goroutine still works on its trace.
 static __always_inline bool inherited_span(u64 goid, struct span_context *parent)
 {
-	struct inherited_span *in = bpf_map_lookup_elem(&goroutine_parents, &goid);
-	if (!in)
+	struct inherited_span *in = goroutine_slot(goid);
+	if (!in || in->goid != goid)
 		return false;
 	u64 root = in->root;
 	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &root);
