@@ -183,13 +183,16 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	i.mgr = mgr
 	i.log.Info("target", "pid", i.target.PID, "go", i.target.Bin.GoVersion(), "pie", i.target.Bin.PIE(),
 		"symtab", i.target.Bin.HasSymtab(), "dwarf", i.target.DWARF != nil)
+	t0 := time.Now()
 	err = mgr.Load(probes.All(), i.pl)
+	tm := mgr.Timing()
+	i.log.V(1).Info("attach phases", "total", time.Since(t0).Round(time.Millisecond), "prepare", tm.Prepare.Round(time.Millisecond),
+		"place", tm.Place.Round(time.Millisecond), "verify", tm.Verify.Round(time.Millisecond), "attach", tm.Attach.Round(time.Millisecond))
 	if merr := i.metrics.observe(i); merr != nil {
 		i.log.Info("Sonde's own metrics are off", "error", merr.Error())
 	}
 	// Every probe has its offsets now: the DWARF is not needed again.
-	i.target.DWARF = nil
-	i.target.Bin.ReleaseDWARF()
+	i.target.ReleaseDWARF()
 	for _, st := range mgr.Statuses() {
 		if st.Loaded {
 			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links,

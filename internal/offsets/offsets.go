@@ -193,3 +193,81 @@ func isType(tag dwarf.Tag) bool {
 	}
 	return false
 }
+
+// DWARFIndex locates the named struct types of a binary's DWARF, found in
+// one pass: looking up the fields of every probe then decodes only their
+// structs, not every entry again per probe.
+type DWARFIndex struct {
+	d       *dwarf.Data
+	structs map[string]dwarf.Offset // first definition with members
+}
+
+// NewDWARFIndex reads d once.
+func NewDWARFIndex(d *dwarf.Data) (*DWARFIndex, error) {
+	x := &DWARFIndex{d: d, structs: map[string]dwarf.Offset{}}
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading DWARF: %w", err)
+		}
+		if e == nil {
+			return x, nil
+		}
+		if e.Tag == dwarf.TagCompileUnit || e.Tag == 0 {
+			continue
+		}
+		if e.Tag == dwarf.TagStructType && e.Children {
+			if name, _ := e.Val(dwarf.AttrName).(string); name != "" {
+				if _, ok := x.structs[name]; !ok {
+					x.structs[name] = e.Offset
+				}
+			}
+		}
+		if e.Children {
+			r.SkipChildren()
+		}
+	}
+}
+
+// Fields is FromDWARF through the index.
+func (x *DWARFIndex) Fields(fields []Field) (Table, error) {
+	want := map[string]map[string]bool{}
+	for _, f := range fields {
+		if want[f.Struct] == nil {
+			want[f.Struct] = map[string]bool{}
+		}
+		want[f.Struct][f.Name] = true
+	}
+	t := Table{}
+	r := x.d.Reader()
+	for name, names := range want {
+		off, ok := x.structs[name]
+		if !ok {
+			continue
+		}
+		r.Seek(off)
+		e, err := r.Next()
+		if err != nil || e == nil {
+			return nil, fmt.Errorf("reading DWARF struct %s: %v", name, err)
+		}
+		if names[SizeName] {
+			if n, ok := e.Val(dwarf.AttrByteSize).(int64); ok && n >= 0 {
+				t[Field{name, SizeName}] = uint64(n)
+			}
+		}
+		if err := readMembers(r, name, names, t); err != nil {
+			return nil, err
+		}
+	}
+	var missing []Field
+	for _, f := range fields {
+		if _, ok := t[f]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return t, &MissingError{Fields: missing}
+	}
+	return t, nil
+}

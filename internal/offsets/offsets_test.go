@@ -3,6 +3,8 @@ package offsets_test
 import (
 	"debug/dwarf"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -203,6 +205,32 @@ func BenchmarkFromDWARF(b *testing.B) {
 	for b.Loop() {
 		if _, err := offsets.FromDWARF(d, fields); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestDWARFIndex: the index finds what FromDWARF finds, missing fields
+// and sizes included, for the fields of every probe.
+func TestDWARFIndex(t *testing.T) {
+	d, err := fxHTTP.dwarf(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := offsets.NewDWARFIndex(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noField := offsets.Field{Struct: "net/http.Request", Name: "noSuchField"}
+	noStruct := offsets.Field{Struct: "example.com/none.T", Name: "X"}
+	size := offsets.Field{Struct: "net/url.URL", Name: offsets.SizeName}
+	for _, fields := range [][]offsets.Field{
+		{reqMethod, reqURL, reqCtx, urlPath, gGoid, cancelCtx, size},
+		{reqMethod, noField, urlPath, noStruct},
+	} {
+		want, werr := offsets.FromDWARF(d, fields)
+		got, gerr := x.Fields(fields)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) || !maps.Equal(got, want) {
+			t.Errorf("index: %v (%v), FromDWARF: %v (%v)", got, gerr, want, werr)
 		}
 	}
 }

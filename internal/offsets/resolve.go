@@ -67,7 +67,10 @@ const NotInVersion = "not in this version"
 
 // Target is what Resolve needs to know of a binary.
 type Target struct {
-	DWARF     *dwarf.Data       // nil when the binary has none
+	DWARF *dwarf.Data // nil when the binary has none
+	// Index, when set, is DWARF's index (NewDWARFIndex): each Resolve
+	// then decodes only the structs it needs.
+	Index     *DWARFIndex
 	Modules   map[string]string // module path -> version (build info)
 	GoVersion string            // "go1.26.8"
 	Arch      string            // "amd64", "arm64"
@@ -87,7 +90,13 @@ func Resolve(t Target, fields []Field) (Table, []Origin, error) {
 	origins := make([]Origin, 0, len(fields))
 	var missing []Field
 	if t.DWARF != nil {
-		found, err := FromDWARF(t.DWARF, fields)
+		var found Table
+		var err error
+		if t.Index != nil {
+			found, err = t.Index.Fields(fields)
+		} else {
+			found, err = FromDWARF(t.DWARF, fields)
+		}
 		var miss *MissingError
 		if err != nil && !errors.As(err, &miss) {
 			return nil, nil, err

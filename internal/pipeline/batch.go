@@ -10,7 +10,9 @@ import (
 
 // batcher exports the spans the pipeline admitted, in batches of up to
 // batchSize: a batch leaves when batchSize spans wait, or when the oldest
-// waiting span has waited batchTimeout, or at shutdown. Whatever waits when
+// waiting span has waited batchTimeout, or at shutdown; the first span
+// leaves at once (the user sees that tracing works as soon as the probes
+// are attached, not a batch timeout later). Whatever waits when
 // an export returns goes in the next batch at once if it is due: a slow
 // exporter gets full batches, not one span each.
 //
@@ -34,6 +36,7 @@ type batcher struct {
 	queue    []sdktrace.ReadOnlySpan
 	oldest   time.Time // when queue[0] was added
 	stopping bool
+	sent     bool            // a batch has left
 	stopCtx  context.Context // the Shutdown's, for the exporter's Shutdown
 
 	wake     chan struct{} // a batch may be due, or stopping
@@ -92,7 +95,8 @@ func (b *batcher) next() []sdktrace.ReadOnlySpan {
 			b.queue = nil
 			b.mu.Unlock()
 			return nil
-		case n >= b.size || n > 0 && (b.stopping || time.Since(b.oldest) >= b.timeout):
+		case n >= b.size || n > 0 && (b.stopping || !b.sent || time.Since(b.oldest) >= b.timeout):
+			b.sent = true
 			take := min(n, b.size)
 			batch := make([]sdktrace.ReadOnlySpan, take)
 			copy(batch, b.queue)

@@ -61,10 +61,14 @@ func TestSlowExporterBatches(t *testing.T) {
 	if total != spans {
 		t.Fatalf("exported %d spans, want %d", total, spans)
 	}
-	// About 50 spans arrive per batch timeout, 75 per export.
-	for i, n := range sizes[:len(sizes)-1] { // the last one is what shutdown found
+	// About 50 spans arrive per batch timeout, 75 per export; the first
+	// span leaves alone (TestBatchFirstSpan).
+	if sizes[0] != 1 {
+		t.Errorf("first batch has %d spans, want 1: %v", sizes[0], sizes)
+	}
+	for i, n := range sizes[1 : len(sizes)-1] { // the last one is what shutdown found
 		if n < 25 {
-			t.Errorf("batch %d of %d has %d spans: %v", i, len(sizes), n, sizes)
+			t.Errorf("batch %d of %d has %d spans: %v", i+1, len(sizes), n, sizes)
 		}
 	}
 	t.Logf("batch sizes: %v", sizes)
@@ -87,6 +91,30 @@ func TestBatchFull(t *testing.T) {
 	}
 	waitFor(t, func() bool { return exp.n.Load() == 8 })
 	shutdown(t, p)
+}
+
+// TestBatchFirstSpan: the first span leaves at once, the next ones wait
+// for their batch.
+func TestBatchFirstSpan(t *testing.T) {
+	exp := &countExporter{}
+	p, err := pipeline.New(pipeline.Config{Exporter: exp, QueueSize: 8, BatchTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Register(kindHTTP, testScope, decodeHTTP)
+	p.Handle(event(t, 1))
+	waitFor(t, func() bool { return exp.n.Load() == 1 })
+	for i := range 3 {
+		p.Handle(event(t, byte(i+2)))
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := exp.n.Load(); n != 1 {
+		t.Errorf("%d spans exported before the batch filled or timed out, want 1", n)
+	}
+	shutdown(t, p)
+	if n := exp.n.Load(); n != 4 {
+		t.Errorf("%d spans exported after shutdown, want 4", n)
+	}
 }
 
 // ctxExporter is a collector that does not answer: each export waits for

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -71,7 +72,20 @@ type Manager struct {
 	statuses []Status
 	origins  []offsets.Origin // of the probe prepared last
 	offs     offsets.Table    // of the probe prepared last
+	timing   LoadTiming
 }
+
+// LoadTiming is where Load spent its time, summed over the probes.
+type LoadTiming struct {
+	// Prepare: offsets, variables and specs; Place: the probe sites
+	// (disassembly); Verify: loading the BPF programs (the kernel's
+	// verifier); Attach: the uprobe links and what probes do once
+	// attached.
+	Prepare, Place, Verify, Attach time.Duration
+}
+
+// Timing returns where Load spent its time.
+func (m *Manager) Timing() LoadTiming { return m.timing }
 
 // NewManager prepares to load probes into t.
 func NewManager(t *Target) (*Manager, error) {
@@ -385,7 +399,9 @@ func contextSpanTypes(probes []Probe) []SpanType {
 
 func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 	st = Status{Probe: p.Name(), Library: p.Library()}
+	t0 := time.Now()
 	spec, kinds, version, err := m.prepare(p)
+	m.timing.Prepare += time.Since(t0)
 	st.Version, st.Events = version, kinds
 	_, st.Writes = p.(WriteVariant)
 	st.Writes = st.Writes && m.writes()
@@ -393,7 +409,9 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 		st.Err = err
 		return st
 	}
+	t0 = time.Now()
 	st.Placements, err = m.placements(p, spec)
+	m.timing.Place += time.Since(t0)
 	if err != nil {
 		st.Err = err
 		return st
@@ -413,7 +431,11 @@ func (m *Manager) loadOne(p Probe, pl *pipeline.Pipeline) (st Status) {
 			}
 		}
 	}
+	t0 = time.Now()
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: repl})
+	m.timing.Verify += time.Since(t0)
+	t0 = time.Now()
+	defer func() { m.timing.Attach += time.Since(t0) }()
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {

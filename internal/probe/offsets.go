@@ -15,8 +15,19 @@ func CommonFields() []offsets.Field { return append([]offsets.Field{}, commonFie
 // versioned table (offsets.Resolve). Offsets found in neither are left
 // out; the origins say where each came from. Inferred offsets are logged.
 func (t *Target) Offsets(fields []offsets.Field) (offsets.Table, []offsets.Origin, error) {
+	if t.DWARF != nil && t.dwarfOf != t.DWARF {
+		t.dwarfIndex, t.dwarfOf = nil, t.DWARF
+		if x, err := offsets.NewDWARFIndex(t.DWARF); err == nil {
+			t.dwarfIndex = x
+		}
+	}
+	var index *offsets.DWARFIndex
+	if t.DWARF != nil {
+		index = t.dwarfIndex
+	}
 	found, origins, err := offsets.Resolve(offsets.Target{
 		DWARF:     t.DWARF,
+		Index:     index,
 		Modules:   t.Bin.Modules(),
 		GoVersion: t.Bin.GoVersion(),
 		Arch:      t.Bin.Arch(),

@@ -39,6 +39,11 @@ type Target struct {
 	// every hook instead of emulated instructions (placement.go).
 	ClassicSites bool
 
+	// dwarfIndex indexes DWARF (the one it was built of: dwarfOf) for
+	// Offsets, built on first use.
+	dwarfIndex *offsets.DWARFIndex
+	dwarfOf    *dwarf.Data
+
 	syms  map[string]uint64 // symbol table, read on first use
 	itabs map[uint64]string // runtime itab address -> concrete type
 	// sentinelData maps the (itab, data) words of standard sentinel errors
@@ -149,4 +154,11 @@ func (t *Target) ItabTypeAddr(typ, iface string) uint64 {
 		return 0
 	}
 	return v + t.Bias
+}
+
+// ReleaseDWARF drops the DWARF and what was built of it: once every probe
+// has its offsets, attaching needs none of it.
+func (t *Target) ReleaseDWARF() {
+	t.DWARF, t.dwarfIndex, t.dwarfOf = nil, nil, nil
+	t.Bin.ReleaseDWARF()
 }
