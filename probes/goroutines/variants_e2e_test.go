@@ -27,8 +27,9 @@ func TestStripped(t *testing.T) {
 }
 
 // TestGoVersions runs the fan-out scenario with the newest Go here (Swiss
-// maps), stripped and not; its fixture needs golang.org/x/sync, which the
-// older toolchains cannot resolve.
+// maps), stripped and not; its fixture needs golang.org/x/sync (v0.24.0
+// in go.mod: go 1.26), which the older toolchains cannot build, and the
+// probe refuses Go 1.19 anyway (runtime.g has no parentGoid before 1.21).
 func TestGoVersions(t *testing.T) {
 	for _, c := range []struct {
 		name string

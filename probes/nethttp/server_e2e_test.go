@@ -1,6 +1,8 @@
 package nethttp_test
 
 import (
+	"debug/buildinfo"
+	"go/version"
 	"io"
 	"net"
 	"net/http"
@@ -50,7 +52,20 @@ func byPath(spans []otlptest.Span) map[string]otlptest.Span {
 
 func TestServerSpans(t *testing.T) {
 	testenv.RequireRoot(t)
-	serverSpans(t, testenv.Build(t, "testdata/server"), true)
+	bin := testenv.Build(t, "testdata/server")
+	serverSpans(t, bin, hasPattern(t, bin))
+}
+
+// hasPattern says whether the net/http of the executable at bin has
+// Request.Pattern (Go 1.23+), so that server spans have http.route; the
+// variants of TestGoVersions build the fixture with older Go.
+func hasPattern(t *testing.T, bin string) bool {
+	t.Helper()
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatalf("reading the Go version of %s: %v", bin, err)
+	}
+	return version.Compare(info.GoVersion, "go1.23") >= 0
 }
 
 // TestServerSpansGo122: the same on Go 1.22: classic maps, and no
@@ -88,9 +103,11 @@ func serverSpans(t *testing.T, bin string, withRoute bool) {
 	}
 	request(t, "GET", base+"/hello/many", many)
 	// Hundreds of headers: several groups of a large table (Swiss), or
-	// dozens of buckets (classic).
+	// dozens of buckets (classic). Fewer than 500 values in all: from Go
+	// 1.27 the server answers more (Server.MaxHeaderValueCount's default)
+	// with 431 before any handler runs, so there is no span to see.
 	lots := map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"}
-	for i := range 500 {
+	for i := range 400 {
 		lots["X-Filler-"+strconv.Itoa(i)] = "v"
 	}
 	request(t, "GET", base+"/hello/lots", lots)
@@ -140,7 +157,7 @@ func serverSpans(t *testing.T, bin string, withRoute bool) {
 		t.Errorf("traceparent among 13 headers not found: trace %s parent %s", m.TraceID, m.ParentID)
 	}
 	if l := spans["/hello/lots"]; l.TraceID.String() != callerTrace || l.ParentID.String() != callerSpan {
-		t.Errorf("traceparent among 501 headers not found: trace %s parent %s", l.TraceID, l.ParentID)
+		t.Errorf("traceparent among 401 headers not found: trace %s parent %s", l.TraceID, l.ParentID)
 	}
 }
 

@@ -1,6 +1,8 @@
 // Command fanout is the fixture of the nethttp client and correlation
 // tests: its handlers call other handlers of the same server over HTTP in
-// the ways real code does, with and without the request's context.
+// the ways real code does, with and without the request's context. Its
+// patterns have no method, so that it builds and routes the same on Go
+// 1.19 and 1.21 (no method patterns before 1.22).
 package main
 
 import (
@@ -31,13 +33,13 @@ func call(req *http.Request) {
 
 func main() {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /leaf", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/leaf", func(w http.ResponseWriter, r *http.Request) {
 		if d, err := time.ParseDuration(r.URL.Query().Get("sleep")); err == nil {
 			time.Sleep(d)
 		}
 		fmt.Fprintln(w, "leaf")
 	})
-	mux.HandleFunc("GET /fanout", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/fanout", func(w http.ResponseWriter, r *http.Request) {
 		// (a) the request's own context
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", base+"/leaf?via=ctx", nil)
 		call(req)
@@ -65,7 +67,7 @@ func main() {
 		req, _ = http.NewRequestWithContext(r.Context(), "GET", base+"/missing", nil)
 		call(req)
 	})
-	mux.HandleFunc("GET /one", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/one", func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", base+"/leaf?"+r.URL.RawQuery, nil)
 		call(req)
 	})

@@ -4,7 +4,9 @@
 // ROLE=caller (and ROLE=plain, run uninstrumented) call CALLEE's /echo
 // from their handlers: /seq, /conc, /own, /forward; the caller's /record
 // sends crafted requests to a recorder and returns the first write and the
-// rest of each, as net/http's transport writes them.
+// rest of each, as net/http's transport writes them. It builds with Go
+// 1.19 (math/rand, counted loops, patterns without a method), so that the
+// network path runs against the oldest net/http here too.
 package main
 
 import (
@@ -15,7 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -81,15 +83,15 @@ func (res *Result) add(e Echo, err error, bodySum, hdrSum string) {
 // call sends one request with a random body and X-Data headers to /echo,
 // with the extra headers hdr.
 func call(r *http.Request, rng *rand.Rand, hdr http.Header) (Echo, string, string, error) {
-	n := rng.IntN(3000)
-	if rng.IntN(10) == 0 {
-		n = 4000 + rng.IntN(8000) // over the 4 KB write buffer
+	n := rng.Intn(3000)
+	if rng.Intn(10) == 0 {
+		n = 4000 + rng.Intn(8000) // over the 4 KB write buffer
 	}
 	body := make([]byte, n)
 	for i := range body {
-		body[i] = byte(rng.UintN(256))
+		body[i] = byte(rng.Intn(256))
 	}
-	if rng.IntN(5) == 0 {
+	if rng.Intn(5) == 0 {
 		copy(body, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	}
 	method := "POST"
@@ -100,7 +102,7 @@ func call(r *http.Request, rng *rand.Rand, hdr http.Header) (Echo, string, strin
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	for range 1 + rng.IntN(3) {
+	for i, k := 0, 1+rng.Intn(3); i < k; i++ {
 		req.Header.Add("X-Data", strconv.FormatUint(rng.Uint64(), 36)+"; a=\"b\"")
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
@@ -114,59 +116,62 @@ func call(r *http.Request, rng *rand.Rand, hdr http.Header) (Echo, string, strin
 	return e, sum(body), headerSum(req.Header), err
 }
 
+// newRand returns a generator seeded from a and b.
+func newRand(a, b uint64) *rand.Rand { return rand.New(rand.NewSource(int64(a<<8 | b))) }
+
 func reply(w http.ResponseWriter, v any) { json.NewEncoder(w).Encode(v) }
 
 func main() {
 	callee = os.Getenv("CALLEE")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/echo", echo)
-	mux.HandleFunc("GET /seq", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/seq", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
-		rng := rand.New(rand.NewPCG(uint64(n), 1))
+		rng := newRand(uint64(n), 1)
 		var res Result
-		for range n {
+		for i := 0; i < n; i++ {
 			e, bs, hs, err := call(r, rng, nil)
 			res.add(e, err, bs, hs)
 		}
 		reply(w, res)
 	})
-	mux.HandleFunc("GET /conc", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/conc", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		var res Result
 		start := make(chan struct{})
-		for i := range n {
+		for i := 0; i < n; i++ {
 			wg.Add(1)
-			go func() {
+			go func(i int) {
 				defer wg.Done()
-				rng := rand.New(rand.NewPCG(uint64(i), 2))
+				rng := newRand(uint64(i), 2)
 				<-start
 				e, bs, hs, err := call(r, rng, nil)
 				mu.Lock()
 				res.add(e, err, bs, hs)
 				mu.Unlock()
-			}()
+			}(i)
 		}
 		close(start)
 		wg.Wait()
 		reply(w, res)
 	})
-	mux.HandleFunc("GET /own", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/own", func(w http.ResponseWriter, r *http.Request) {
 		var res Result
-		e, bs, hs, err := call(r, rand.New(rand.NewPCG(3, 3)), http.Header{"Traceparent": {r.URL.Query().Get("tp")}})
+		e, bs, hs, err := call(r, newRand(3, 3), http.Header{"Traceparent": {r.URL.Query().Get("tp")}})
 		res.add(e, err, bs, hs)
 		reply(w, res)
 	})
-	mux.HandleFunc("GET /forward", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/forward", func(w http.ResponseWriter, r *http.Request) {
 		// A proxy: the caller's trace context goes on unchanged.
 		var res Result
-		e, bs, hs, err := call(r, rand.New(rand.NewPCG(4, 4)), http.Header{"Traceparent": r.Header.Values("Traceparent")})
+		e, bs, hs, err := call(r, newRand(4, 4), http.Header{"Traceparent": r.Header.Values("Traceparent")})
 		res.add(e, err, bs, hs)
 		reply(w, res)
 	})
-	mux.HandleFunc("GET /record", record)
-	mux.HandleFunc("GET /tls", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/record", record)
+	mux.HandleFunc("/tls", func(w http.ResponseWriter, r *http.Request) {
 		// HTTPS (HTTP/1.1 over TLS) to a server of this process: the
 		// kernel sees ciphertext, which is never edited.
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(echo))
@@ -208,7 +213,10 @@ type Recorded struct {
 // writes records each Write as one element.
 type writes [][]byte
 
-func (w *writes) Write(p []byte) (int, error) { *w = append(*w, bytes.Clone(p)); return len(p), nil }
+func (w *writes) Write(p []byte) (int, error) {
+	*w = append(*w, append([]byte(nil), p...))
+	return len(p), nil
+}
 
 // recordCases are the requests /record sends; inTP is the caller's
 // traceparent.
