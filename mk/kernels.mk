@@ -6,7 +6,10 @@
 #
 #   kernels       fetch the kernels into $SONDE_KERNEL_CACHE (default
 #                 ~/.cache/sonde-kernels) and install qemu if needed
-#   test-kernels  fetch, then boot each kernel with internal/vmtest.Suite
+#   test-kernels  fetch, then boot each kernel with internal/vmtest.Suite;
+#                 SONDE_VM_RUN=REGEXP runs only the tests whose
+#                 BINARY/TEST matches (vmtest.Select), e.g.
+#                 SONDE_VM_RUN='^(databasesql|grpc)/TestUnprivileged$$'
 
 KERNELS_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 GO ?= go

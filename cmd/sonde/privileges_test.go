@@ -1,11 +1,9 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"golang.org/x/sys/unix"
 
+	"github.com/sonde-go/auto/internal/e2etest"
 	"github.com/sonde-go/auto/internal/e2etest/testenv"
 	"github.com/sonde-go/auto/internal/otlptest"
 )
@@ -23,42 +22,8 @@ import (
 // them.
 func unprivDir(t *testing.T) (sonde, web string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "sonde-unpriv-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cp := func(src, name string) string {
-		in, err := os.Open(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		dst := filepath.Join(dir, name)
-		out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o755)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return dst
-	}
-	return cp(buildSonde(t), "sonde"), cp(testenv.Build(t, "testdata/privweb", testenv.Name("privweb")), "privweb")
-}
-
-// asNobody runs cmd as uid/gid 65534 holding exactly caps (ambient).
-func asNobody(cmd *exec.Cmd, caps ...uintptr) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential:  &syscall.Credential{Uid: 65534, Gid: 65534},
-		AmbientCaps: caps,
-	}
+	sb := e2etest.NewSandbox(t)
+	return sb.Copy(t, buildSonde(t)), sb.Copy(t, testenv.Build(t, "testdata/privweb", testenv.Name("privweb")))
 }
 
 // countKinds counts server and client spans named GET.
@@ -85,7 +50,7 @@ func TestRunUnprivileged(t *testing.T) {
 		rcv := otlptest.Start(t)
 		cmd := exec.Command(sonde, "run", "--", web, "0s", "5")
 		cmd.Env = append(os.Environ(), rcv.Env()...)
-		asNobody(cmd, unix.CAP_BPF, unix.CAP_PERFMON)
+		e2etest.AsNobody(cmd, unix.CAP_BPF, unix.CAP_PERFMON)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("sonde run: %v\n%s", err, out)
@@ -102,7 +67,7 @@ func TestRunUnprivileged(t *testing.T) {
 		rcv := otlptest.Start(t)
 		cmd := exec.Command(sonde, "run", "--", web, "0s", "2")
 		cmd.Env = append(os.Environ(), rcv.Env()...)
-		asNobody(cmd, unix.CAP_BPF)
+		e2etest.AsNobody(cmd, unix.CAP_BPF)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("sonde run: %v (the program must still run)\n%s", err, out)
@@ -138,7 +103,7 @@ func TestOtherUserTarget(t *testing.T) {
 		rcv := otlptest.Start(t)
 		cmd := exec.Command(sonde)
 		cmd.Env = append(os.Environ(), append(rcv.Env(), "OTEL_GO_AUTO_TARGET_PID="+itoa(target.Process.Pid), "OTEL_GO_AUTO_REQUIRE=spans,other-user")...)
-		asNobody(cmd, unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_PTRACE)
+		e2etest.AsNobody(cmd, unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_PTRACE)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("sonde: %v\n%s", err, out)
@@ -155,7 +120,7 @@ func TestOtherUserTarget(t *testing.T) {
 		target := start(t, "1")
 		cmd := exec.Command(sonde)
 		cmd.Env = append(os.Environ(), "OTEL_GO_AUTO_TARGET_PID="+itoa(target.Process.Pid), "OTEL_TRACES_EXPORTER=none")
-		asNobody(cmd, unix.CAP_BPF, unix.CAP_PERFMON)
+		e2etest.AsNobody(cmd, unix.CAP_BPF, unix.CAP_PERFMON)
 		out, err := cmd.CombinedOutput()
 		if err == nil {
 			t.Fatalf("sonde attached to a root process without cap_sys_ptrace:\n%s", out)
@@ -177,14 +142,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func TestHybridUnprivileged(t *testing.T) {
 	testenv.RequireRoot(t)
 	sonde, _ := unprivDir(t)
-	app := filepath.Join(filepath.Dir(sonde), "globalapp")
-	if err := os.Link(testenv.Build(t, "../../probes/otelglobal/testdata/globalapp", testenv.Name("globalapp")), app); err != nil {
-		// Another file system: copy instead.
-		data, err := os.ReadFile(testenv.Build(t, "../../probes/otelglobal/testdata/globalapp", testenv.Name("globalapp")))
-		if err != nil || os.WriteFile(app, data, 0o755) != nil {
-			t.Fatalf("copying globalapp: %v", err)
-		}
-	}
+	app := e2etest.NewSandbox(t).Copy(t, testenv.Build(t, "../../probes/otelglobal/testdata/globalapp", testenv.Name("globalapp")))
 	for _, tc := range []struct {
 		name    string
 		appUser bool // the app runs as uid 65534 too
@@ -196,7 +154,7 @@ func TestHybridUnprivileged(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			appCmd := exec.Command(app)
 			if tc.appUser {
-				asNobody(appCmd)
+				e2etest.AsNobody(appCmd)
 			}
 			appOut := &syncBuffer{}
 			appCmd.Stdout = appOut
@@ -210,7 +168,7 @@ func TestHybridUnprivileged(t *testing.T) {
 			rcv := otlptest.Start(t)
 			cmd := exec.Command(sonde)
 			cmd.Env = append(os.Environ(), append(rcv.Env(), "OTEL_GO_AUTO_TARGET_PID="+itoa(appCmd.Process.Pid), "OTEL_GO_AUTO_GLOBAL=true", "OTEL_GO_AUTO_REQUIRE=spans,user-write")...)
-			asNobody(cmd, tc.caps...)
+			e2etest.AsNobody(cmd, tc.caps...)
 			log := &syncBuffer{}
 			cmd.Stderr = log
 			if err := cmd.Start(); err != nil {

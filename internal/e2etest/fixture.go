@@ -33,7 +33,23 @@ const startTimeout = 30 * time.Second
 // the test's. The process is killed and reaped on cleanup.
 func Start(t testing.TB, bin string, env ...string) *Proc {
 	t.Helper()
+	return startCmd(t, exec.Command(bin), env)
+}
+
+// StartAsNobody is Start with the process running as uid and gid Nobody,
+// holding no capabilities: bin must be where that user can run it
+// (Sandbox.Copy).
+func StartAsNobody(t testing.TB, bin string, env ...string) *Proc {
+	t.Helper()
 	cmd := exec.Command(bin)
+	AsNobody(cmd)
+	return startCmd(t, cmd, env)
+}
+
+// startCmd is Start for a prepared command.
+func startCmd(t testing.TB, cmd *exec.Cmd, env []string) *Proc {
+	t.Helper()
+	bin := cmd.Path
 	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = time.Second // a child of the fixture may hold stderr open
 	var stdout, stderr capture

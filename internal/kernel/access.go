@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -43,4 +44,62 @@ func ExplainAccess(pid int, err error) error {
 			err, pid, uid, euid)
 	}
 	return err
+}
+
+// yamaScopePath is Yama's ptrace_scope sysctl, readable by every user.
+const yamaScopePath = "/proc/sys/kernel/yama/ptrace_scope"
+
+// readPtraceScope returns Yama's ptrace_scope at path: 0 classic ptrace
+// permissions, 1 attaching restricted to descendants, 2 to CAP_SYS_PTRACE,
+// 3 to no one; 0 without Yama.
+func readPtraceScope(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// IsDescendant reports whether process pid is a descendant of this
+// process, which Yama's ptrace_scope 1 lets it attach to without
+// CAP_SYS_PTRACE (`sonde run`).
+func IsDescendant(pid int) bool {
+	self := os.Getpid()
+	for range 1024 { // a loop of parents is not possible; a deep tree is
+		ppid := parentPID(pid)
+		switch {
+		case ppid == self:
+			return true
+		case ppid <= 1:
+			return false
+		}
+		pid = ppid
+	}
+	return false
+}
+
+// parentPID returns the parent of pid from /proc/PID/stat, or -1.
+func parentPID(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return -1
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return -1
+	}
+	return ppid
 }

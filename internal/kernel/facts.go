@@ -18,6 +18,7 @@ type Facts struct {
 	BTF         error  // /sys/kernel/btf/vmlinux is readable
 	Caps        Caps   // effective capabilities of this process
 	EUID        int    // effective user ID of this process
+	PtraceScope int    // Yama's kernel.yama.ptrace_scope; 0 without Yama
 }
 
 var (
@@ -44,6 +45,7 @@ func detect() *Facts {
 	f.UprobeMulti = probeUprobeMulti(f.Release)
 	f.RingBuf = probeRingBuf(f.Release)
 	f.BTF = probeBTF(vmlinuxBTF)
+	f.PtraceScope = readPtraceScope(yamaScopePath)
 	return f
 }
 

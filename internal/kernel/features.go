@@ -65,6 +65,9 @@ type Target struct {
 	// UID is the target's real user ID; -1 when there is no process (sonde
 	// check --exe), which checks the features for a target of another user.
 	UID int
+	// Descendant is set when the target descends from Sonde (`sonde run`):
+	// Yama's ptrace_scope 1 lets Sonde write into it without CAP_SYS_PTRACE.
+	Descendant bool
 }
 
 // offText says what each feature's absence switches off.
@@ -103,6 +106,20 @@ func (f *Facts) Features(t Target) []FeatureStatus {
 			// else does (CAP_DAC_READ_SEARCH, CAP_PERFMON: EACCES/EPERM).
 			applies = other
 			alts = [][]int{{unix.CAP_SYS_PTRACE}}
+			if name == FeatureUserWrite && f.yamaRestricts(t) {
+				// process_vm_readv/writev and /proc/PID/mem are ptrace
+				// attach checks, which Yama restricts from ptrace_scope 1
+				// on, for a target of the same user too; opening
+				// /proc/PID/exe is a read check it leaves alone (measured
+				// on 6.1 and 6.12: TestYamaPtraceScope).
+				if f.PtraceScope >= 3 {
+					st.Needs = "yama ptrace_scope below 3"
+					st.Err = fmt.Errorf("refused by Yama (ptrace_scope %d)", f.PtraceScope)
+					out = append(out, st)
+					continue
+				}
+				applies = true
+			}
 		case FeatureTargetEnv:
 			// environ is mode 0400: DAC (CAP_DAC_READ_SEARCH) and a
 			// ptrace read check (CAP_SYS_PTRACE; on 6.18 CAP_PERFMON
@@ -137,10 +154,20 @@ func (f *Facts) Features(t Target) []FeatureStatus {
 		if missing := f.Caps.missingAll(alts); len(missing) > 0 {
 			st.Missing = missing
 			st.Err = fmt.Errorf("%w: needs %s", ErrMissingCaps, strings.Join(missing, "+"))
+			if name == FeatureUserWrite && !other {
+				st.Err = fmt.Errorf("%w (Yama ptrace_scope %d)", st.Err, f.PtraceScope)
+			}
 		}
 		out = append(out, st)
 	}
 	return out
+}
+
+// yamaRestricts reports whether Yama refuses Sonde ptrace attach access
+// (process_vm_writev) to target t without CAP_SYS_PTRACE: from
+// ptrace_scope 2 on, or at 1 when t is not Sonde's descendant.
+func (f *Facts) yamaRestricts(t Target) bool {
+	return f.PtraceScope >= 2 || f.PtraceScope == 1 && !t.Descendant
 }
 
 // missingAll returns nil when the set holds every capability of one of

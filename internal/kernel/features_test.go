@@ -2,6 +2,9 @@ package kernel
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -109,5 +112,74 @@ func TestKernelFeature(t *testing.T) {
 		if got := ChargesMemlock(rel); got != want {
 			t.Errorf("ChargesMemlock(%q) = %v", rel, got)
 		}
+	}
+}
+
+// TestFeaturesYama: from ptrace_scope 1 on, Yama makes writing into a
+// target of the same user (process_vm_writev, an attach check) need
+// cap_sys_ptrace, except into a descendant at 1; at 3 nothing can
+// (TestYamaPtraceScope measured 0 to 2 on 6.1 and 6.12).
+func TestFeaturesYama(t *testing.T) {
+	caps := capsOf(unix.CAP_BPF, unix.CAP_PERFMON)
+	for _, tt := range []struct {
+		scope      int
+		target     Target
+		caps       Caps
+		needs      string
+		missing    []string
+		errContain string
+	}{
+		{0, Target{UID: 65534}, caps, "-", nil, ""},
+		{1, Target{UID: 65534}, caps, "cap_sys_ptrace", []string{"cap_sys_ptrace"}, "needs cap_sys_ptrace (Yama ptrace_scope 1)"},
+		{1, Target{UID: 65534, Descendant: true}, caps, "-", nil, ""},
+		{1, Target{UID: 65534}, capsOf(unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_PTRACE), "cap_sys_ptrace", nil, ""},
+		{2, Target{UID: 65534, Descendant: true}, caps, "cap_sys_ptrace", []string{"cap_sys_ptrace"}, "(Yama ptrace_scope 2)"},
+		{2, Target{UID: 0}, capsOf(unix.CAP_SYS_PTRACE), "cap_sys_ptrace", nil, ""},
+		{3, Target{UID: 65534}, capsOf(unix.CAP_SYS_PTRACE), "yama ptrace_scope below 3", nil, "refused by Yama (ptrace_scope 3)"},
+	} {
+		f := Facts{Release: "6.12.117", EUID: 65534, Caps: tt.caps, PtraceScope: tt.scope}
+		st := statusOf(t, f.Features(tt.target), FeatureUserWrite)
+		errText := ""
+		if st.Err != nil {
+			errText = st.Err.Error()
+		}
+		if st.Needs != tt.needs || !slices.Equal(st.Missing, tt.missing) || (tt.errContain == "") != (st.Err == nil) || !strings.Contains(errText, tt.errContain) {
+			t.Errorf("ptrace_scope %d, target %+v, caps %v: needs %q, missing %v, err %v; want needs %q, missing %v, err containing %q",
+				tt.scope, tt.target, tt.caps.Names(), st.Needs, st.Missing, st.Err, tt.needs, tt.missing, tt.errContain)
+		}
+		// Yama leaves opening /proc/PID/exe of the same user alone.
+		if other := statusOf(t, f.Features(tt.target), FeatureOtherUser); tt.target.UID == 65534 && other.Err != nil {
+			t.Errorf("ptrace_scope %d: other-user %v for a same-user target", tt.scope, other.Err)
+		}
+	}
+}
+
+func TestIsDescendant(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	if !IsDescendant(cmd.Process.Pid) {
+		t.Errorf("a child is not a descendant")
+	}
+	if IsDescendant(os.Getppid()) || IsDescendant(1) {
+		t.Errorf("the parent or init is a descendant")
+	}
+}
+
+func TestReadPtraceScope(t *testing.T) {
+	dir := t.TempDir()
+	for content, want := range map[string]int{"1\n": 1, "3": 3, "junk": 0} {
+		p := filepath.Join(dir, "scope")
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := readPtraceScope(p); got != want {
+			t.Errorf("ptrace_scope %q read as %d, want %d", content, got, want)
+		}
+	}
+	if got := readPtraceScope(filepath.Join(dir, "none")); got != 0 {
+		t.Errorf("no Yama read as %d", got)
 	}
 }

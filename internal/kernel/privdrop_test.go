@@ -267,8 +267,15 @@ func copyWorldReadable(t *testing.T) string {
 // so that they survive the exec as effective capabilities).
 func runChild(t *testing.T, exe string, caps []uintptr) childReport {
 	t.Helper()
+	return runChildAgainst(t, exe, caps, os.Getpid())
+}
+
+// runChildAgainst is runChild measuring against process pid instead of
+// the test.
+func runChildAgainst(t *testing.T, exe string, caps []uintptr, pid int) childReport {
+	t.Helper()
 	cmd := exec.Command(exe, "-test.run=^TestCapsChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(os.Environ(), childEnv+"="+strconv.Itoa(pid))
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential:  &syscall.Credential{Uid: 65534, Gid: 65534, NoSetGroups: false},
 		AmbientCaps: caps,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ import (
 
 // TestKernels runs Suite on every kernel of the cache (make test-kernels
 // fetches them) and reports the time each took. Run it with -tags vmtest.
-// SONDE_VM_GZIP=1 packs a compressed initrd instead.
+// SONDE_VM_GZIP=1 packs a compressed initrd instead; SONDE_VM_RUN runs
+// only the tests it selects (Select).
 func TestKernels(t *testing.T) {
 	kernels, err := CachedKernels(CacheDir())
 	if err != nil {
@@ -22,7 +24,17 @@ func TestKernels(t *testing.T) {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	initrd, err := BuildInitrd(ctx, t.TempDir(), Suite(), BuildOptions{Gzip: os.Getenv("SONDE_VM_GZIP") == "1"})
+	suite := Suite()
+	if s := os.Getenv(EnvRun); s != "" {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			t.Fatalf("%s: %v", EnvRun, err)
+		}
+		if suite, err = Select(suite, re); err != nil {
+			t.Fatal(err)
+		}
+	}
+	initrd, err := BuildInitrd(ctx, t.TempDir(), suite, BuildOptions{Gzip: os.Getenv("SONDE_VM_GZIP") == "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +70,9 @@ func TestKernels(t *testing.T) {
 	// The harness itself: in a VM booted in lockdown, the write_user test
 	// cannot run, and its skip must fail the run.
 	t.Run("lockdown-skip-fails", func(t *testing.T) {
+		if os.Getenv(EnvRun) != "" {
+			t.Skipf("%s selects tests", EnvRun)
+		}
 		k := kernels[len(kernels)-1]
 		bins := []TestBinary{{Package: "./internal/vmtest/selftest", Args: []string{"-test.v", "-test.run", "^TestProbeWriteUser$"}}}
 		initrd, err := BuildInitrd(ctx, t.TempDir(), bins, BuildOptions{})

@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -17,11 +18,12 @@ var selftest = TestBinary{
 }
 
 // kernelCaps checks the capability table (internal/kernel: Features)
-// against what uid 65534 with each capability set can do on every kernel.
+// against what uid 65534 with each capability set can do on every kernel,
+// and measures Yama's ptrace_scope (the VM kernels have Yama).
 var kernelCaps = TestBinary{
 	Package: "./internal/kernel",
-	Args:    []string{"-test.v", "-test.count=1", "-test.run", "^(TestCapabilityTable|TestDetectCoherent)$"},
-	Want:    []string{"TestCapabilityTable", "TestDetectCoherent"},
+	Args:    []string{"-test.v", "-test.count=1", "-test.run", "^(TestCapabilityTable|TestDetectCoherent|TestYamaPtraceScope)$"},
+	Want:    []string{"TestCapabilityTable", "TestDetectCoherent", "TestYamaPtraceScope"},
 }
 
 // Suite returns the test binaries that the kernel matrix (make
@@ -75,4 +77,52 @@ func probeBinaries(ps []probe.Probe) []TestBinary {
 		}
 	}
 	return out
+}
+
+// EnvRun names the variable that selects tests of the kernel matrix
+// (TestKernels, make test-kernels): a regular expression matched against
+// "BINARY/TEST" (binary name, top-level test: "databasesql/TestUnprivileged",
+// "kernel/TestCapabilityTable"); unset or empty runs the whole Suite.
+const EnvRun = "SONDE_VM_RUN"
+
+// Select keeps, of bins, the tests whose "BINARY/TEST" matches re, and the
+// binaries that keep one; a binary's -test.run then lists only those. A
+// binary without Want (the harness self-test) is kept whole when re
+// matches "BINARY/".
+func Select(bins []TestBinary, re *regexp.Regexp) ([]TestBinary, error) {
+	var out []TestBinary
+	for _, b := range bins {
+		name, err := b.name()
+		if err != nil {
+			return nil, err
+		}
+		if len(b.Want) == 0 {
+			if re.MatchString(name + "/") {
+				out = append(out, b)
+			}
+			continue
+		}
+		var want, quoted []string
+		for _, t := range b.Want {
+			if re.MatchString(name + "/" + t) {
+				want = append(want, t)
+				quoted = append(quoted, regexp.QuoteMeta(t))
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		b.Want = want
+		b.Args = slices.Clone(b.Args)
+		i := slices.Index(b.Args, "-test.run")
+		if i < 0 || i+1 >= len(b.Args) {
+			return nil, fmt.Errorf("test binary %s: no -test.run to narrow", name)
+		}
+		b.Args[i+1] = "^(" + strings.Join(quoted, "|") + ")$"
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s=%s selects no test", EnvRun, re)
+	}
+	return out, nil
 }

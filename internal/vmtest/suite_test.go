@@ -2,6 +2,7 @@ package vmtest
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -63,5 +64,31 @@ func TestWantPassed(t *testing.T) {
 	}
 	if err := res.WantPassed(map[string][]string{"nethttp": {"TestServerSpans"}}); err != nil {
 		t.Errorf("WantPassed = %v", err)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	bins := append([]TestBinary{selftest}, probeBinaries([]probe.Probe{nethttp.Server{}, databasesql.Probe{}, nethttp.Client{}})...)
+	got, err := Select(bins, regexp.MustCompile(`^(databasesql/TestDBAppSpans|nethttp/TestClient.*)$`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Package != bins[1].Package || got[1].Package != bins[2].Package {
+		t.Fatalf("selected %+v", got)
+	}
+	if !slices.Equal(got[0].Want, []string{"TestClientSpansNest"}) || !slices.Equal(got[1].Want, []string{"TestDBAppSpans"}) {
+		t.Errorf("want %v and %v", got[0].Want, got[1].Want)
+	}
+	if args := strings.Join(got[1].Args, " "); !strings.Contains(args, "-test.run ^(TestDBAppSpans)$") || !strings.Contains(args, "-test.skip ") {
+		t.Errorf("databasesql args %q", args)
+	}
+	if args := strings.Join(bins[2].Args, " "); !strings.Contains(args, "TestTodoExample") {
+		t.Errorf("Select changed its input: %q", args)
+	}
+	if got, _ := Select(bins, regexp.MustCompile(`^selftest/`)); len(got) != 1 || got[0].Package != selftest.Package {
+		t.Errorf("selftest selected as %+v", got)
+	}
+	if _, err := Select(bins, regexp.MustCompile(`nothing`)); err == nil {
+		t.Error("a selection of no test is no error")
 	}
 }

@@ -62,6 +62,10 @@ type dbApp struct {
 	dsn  string
 	base string
 	pid  int
+	// attach, when set, runs sonde out of process (TestUnprivileged)
+	// instead of e2etest.Instrument; instrument then returns no
+	// Instrumentation.
+	attach func(t *testing.T) *otlptest.Receiver
 }
 
 // instrument attaches Sonde with the switches in env (unset ones at their
@@ -69,6 +73,9 @@ type dbApp struct {
 func (a dbApp) instrument(t *testing.T, env map[string]string) (*otlptest.Receiver, *auto.Instrumentation) {
 	for _, k := range []string{envInclude, envRaw, envParse} {
 		t.Setenv(k, env[k])
+	}
+	if a.attach != nil {
+		return a.attach(t), nil
 	}
 	rcv := otlptest.Start(t)
 	return rcv, e2etest.Instrument(t, a.pid, rcv)

@@ -160,14 +160,16 @@ func (Probe) Decoders(t *probe.Target) map[string]pipeline.Decoder {
 }
 
 // KernelTests implements probe.Probe: against SQLite (no PostgreSQL
-// server in the VM; CI runs that on the host).
+// server in the VM; CI runs that on the host); TestUnprivileged runs
+// cmd/sonde as uid 65534.
 func (Probe) KernelTests() probe.KernelTests {
 	return probe.KernelTests{
-		Tests: []string{"TestSpec", "TestDBAppSpans", "TestTodoExample"},
-		Skip:  "TestTodoExample/postgresql|TestDBAppSpans/postgresql",
+		Tests: []string{"TestSpec", "TestDBAppSpans", "TestTodoExample", "TestUnprivileged"},
+		Skip:  "TestTodoExample/postgresql|TestDBAppSpans/postgresql|TestUnprivileged/postgresql",
 		Fixtures: map[string]string{
 			"dbapp": "./probes/databasesql/testdata/dbapp",
 			"todo":  "./examples/todo",
+			"sonde": "./cmd/sonde",
 		},
 	}
 }

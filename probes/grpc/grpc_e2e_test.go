@@ -47,6 +47,17 @@ func TestSpans(t *testing.T) {
 		e2etest.Instrument(t, server.Cmd.Process.Pid, rcv, auto.WithLogger(logs.Logger(t))),
 		e2etest.Instrument(t, client.Cmd.Process.Pid, rcv, auto.WithLogger(logs.Logger(t))),
 	}
+	// Where BPF may write (the kernel matrix), the client injects its
+	// context (TestPropagation).
+	checkRun(t, server, client, rcv, kernel.Detect().WriteUser == nil)
+	checkEmpty(t, inst...)
+}
+
+// checkRun has the client app call the server app (/run) and checks the
+// spans rcv gets from both: the HTTP span, a client and a server span per
+// call (checkCalls).
+func checkRun(t *testing.T, server, client *e2etest.Proc, rcv *otlptest.Receiver, propagated bool) {
+	t.Helper()
 	if got := get(t, runURL(client.Addr, server.Addr)); got != wantReport {
 		t.Fatalf("/run answered\n%s\nwant\n%s", got, wantReport)
 	}
@@ -58,10 +69,7 @@ func TestSpans(t *testing.T) {
 	if len(spans) != 1+2*len(calls) || len(r.unknown) > 0 {
 		t.Errorf("got %d spans, want %d; unexpected: %v", len(spans), 1+2*len(calls), names(r.unknown))
 	}
-	// Where BPF may write (the kernel matrix), the client injects its
-	// context (TestPropagation).
-	checkCalls(t, r, server.Addr, kernel.Detect().WriteUser == nil)
-	checkEmpty(t, inst...)
+	checkCalls(t, r, server.Addr, propagated)
 }
 
 // TestSpansOneProcess: the same with client and server in one process,

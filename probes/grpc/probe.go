@@ -310,14 +310,15 @@ func (Server) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 	return append(vars, statusVars(o)...), nil
 }
 
-// kernelFixtures are the programs of this package's kernel-matrix tests.
-var kernelFixtures = map[string]string{"grpcapp": "./probes/grpc/testdata/grpcapp"}
+// kernelFixtures are the programs of this package's kernel-matrix tests
+// (TestUnprivileged runs cmd/sonde).
+var kernelFixtures = map[string]string{"grpcapp": "./probes/grpc/testdata/grpcapp", "sonde": "./cmd/sonde"}
 
 // KernelTests implements probe.Probe.
 func (Server) KernelTests() probe.KernelTests {
 	// TestSpansOneProcess runs on the host only: on 6.1 under emulation it
 	// once saw two server spans for the deadline-exceeded RPC (open).
-	return probe.KernelTests{Tests: []string{"TestSpans", "TestDecodeServer"}, Fixtures: kernelFixtures}
+	return probe.KernelTests{Tests: []string{"TestSpans", "TestDecodeServer", "TestUnprivileged"}, Fixtures: kernelFixtures}
 }
 
 // Client instruments grpc.ClientConn: a CLIENT span per RPC, unary or
