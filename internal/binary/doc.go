@@ -49,8 +49,25 @@
 //	       instructions (TEST, CMP, nops, stores into the caller's frame)
 //	       to the first emulated one; one with no emulated instruction in
 //	       reach stays on the return address (single-stepped, as ret is).
+//	       A return program that reads no register but g (R14) is also
+//	       moved past calls through a register and any instruction that
+//	       neither branches nor touches R14 (net/http's server return:
+//	       past w.cancelCtx() to the next direct call in (*conn).serve).
+//	       A method table entry that keeps its type counts as taken unless
+//	       the probe says that the receiver reaches no interface but
+//	       through reflection (probe.Hook.MethodTable: serverHandler up to
+//	       Go 1.26; Go 1.27 has its itab in data, which keeps the rets).
 //	       Otherwise, when no call site is emulated, or when the return
 //	       program reads the stack pointer (stack results: SP is 8 more at
 //	       the caller), every ret.
 //	arm64  every ret: simulated on every supported kernel.
+//
+// Store sites (StorePlacement, amd64): a program that needs what a
+// function has computed rather than its return runs at the first emulated
+// instruction after the function's only 8-byte store to a field, reached
+// in a straight line with the struct's register intact, which the program
+// reads (probe.StoreHook). The goroutine probe uses it in
+// runtime.newproc1 after `newg.goid = ...`: a call, a conditional branch
+// or a nop there on Go 1.21 to 1.27, one emulated hit per goroutine
+// instead of a single-stepped ret. Elsewhere its ret is kept.
 package binary

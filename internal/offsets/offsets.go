@@ -47,13 +47,7 @@ func (e *MissingError) Error() string {
 // the struct types that are named. When some fields are absent it returns
 // a *MissingError listing them, along with the offsets it did find.
 func FromDWARF(d *dwarf.Data, fields []Field) (Table, error) {
-	want := map[string]map[string]bool{} // struct -> field names
-	for _, f := range fields {
-		if want[f.Struct] == nil {
-			want[f.Struct] = map[string]bool{}
-		}
-		want[f.Struct][f.Name] = true
-	}
+	want := byStruct(fields)
 	t := Table{}
 	r := d.Reader()
 	for len(want) > 0 { // stop once every struct named is read
@@ -85,6 +79,23 @@ func FromDWARF(d *dwarf.Data, fields []Field) (Table, error) {
 		}
 		delete(want, name) // the first definition wins
 	}
+	return t, missingOf(fields, t)
+}
+
+// byStruct groups the names of fields by struct.
+func byStruct(fields []Field) map[string]map[string]bool {
+	want := map[string]map[string]bool{}
+	for _, f := range fields {
+		if want[f.Struct] == nil {
+			want[f.Struct] = map[string]bool{}
+		}
+		want[f.Struct][f.Name] = true
+	}
+	return want
+}
+
+// missingOf returns a *MissingError for the fields t lacks, or nil.
+func missingOf(fields []Field, t Table) error {
 	var missing []Field
 	for _, f := range fields {
 		if _, ok := t[f]; !ok {
@@ -92,9 +103,9 @@ func FromDWARF(d *dwarf.Data, fields []Field) (Table, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return t, &MissingError{Fields: missing}
+		return &MissingError{Fields: missing}
 	}
-	return t, nil
+	return nil
 }
 
 // readMembers reads the children of a struct entry, recording the offsets
@@ -232,13 +243,7 @@ func NewDWARFIndex(d *dwarf.Data) (*DWARFIndex, error) {
 
 // Fields is FromDWARF through the index.
 func (x *DWARFIndex) Fields(fields []Field) (Table, error) {
-	want := map[string]map[string]bool{}
-	for _, f := range fields {
-		if want[f.Struct] == nil {
-			want[f.Struct] = map[string]bool{}
-		}
-		want[f.Struct][f.Name] = true
-	}
+	want := byStruct(fields)
 	t := Table{}
 	r := x.d.Reader()
 	for name, names := range want {
@@ -260,14 +265,5 @@ func (x *DWARFIndex) Fields(fields []Field) (Table, error) {
 			return nil, err
 		}
 	}
-	var missing []Field
-	for _, f := range fields {
-		if _, ok := t[f]; !ok {
-			missing = append(missing, f)
-		}
-	}
-	if len(missing) > 0 {
-		return t, &MissingError{Fields: missing}
-	}
-	return t, nil
+	return t, missingOf(fields, t)
 }
