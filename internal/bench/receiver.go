@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
@@ -16,6 +17,9 @@ type receiver struct {
 	srv   *http.Server
 	addr  string
 	spans atomic.Int64
+	// first is when the first export with spans since MarkFirst arrived
+	// (UnixNano; 0: none yet).
+	first atomic.Int64
 }
 
 func startReceiver() (*receiver, error) {
@@ -36,6 +40,16 @@ func (r *receiver) Endpoint() string { return "http://" + r.addr }
 
 // Spans is the number of spans received so far.
 func (r *receiver) Spans() int64 { return r.spans.Load() }
+
+// MarkFirst makes First report the next export with spans.
+func (r *receiver) MarkFirst() { r.first.Store(0) }
+
+// First is when the first export with spans since MarkFirst arrived, and
+// whether one did.
+func (r *receiver) First() (time.Time, bool) {
+	n := r.first.Load()
+	return time.Unix(0, n), n != 0
+}
 
 func (r *receiver) Close() error { return r.srv.Close() }
 
@@ -65,7 +79,10 @@ func (r *receiver) traces(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	r.spans.Add(int64(msg.Traces().SpanCount()))
+	if n := msg.Traces().SpanCount(); n > 0 {
+		r.first.CompareAndSwap(0, time.Now().UnixNano())
+		r.spans.Add(int64(n))
+	}
 	out, _ := ptraceotlp.NewExportResponse().MarshalProto()
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.Write(out)

@@ -105,6 +105,7 @@ func (r *runner) run(ctx context.Context, sc scenario, mode string, round int) (
 	default:
 		return m, fmt.Errorf("unknown mode %q", mode)
 	}
+	r.recv.MarkFirst()
 	for _, c := range []*exec.Cmd{target, agent} {
 		if c == nil {
 			continue
@@ -174,16 +175,19 @@ func (r *runner) run(ctx context.Context, sc scenario, mode string, round int) (
 	return m, nil
 }
 
-// waitSpans sends requests until spans reach the receiver, and returns
-// when the first did.
+// waitSpans sends requests until a span reaches the receiver, and returns
+// when the first export with spans arrived since the agent started (the
+// target's own start-up spans count).
 func (r *runner) waitSpans(ctx context.Context, url string) (time.Time, error) {
-	n0 := r.recv.Spans()
 	for {
+		if at, ok := r.recv.First(); ok {
+			return at, nil
+		}
 		if err := waitHTTP(ctx, url); err != nil {
 			return time.Time{}, err
 		}
-		if r.recv.Spans() > n0 {
-			return time.Now(), nil
+		if at, ok := r.recv.First(); ok {
+			return at, nil
 		}
 		select {
 		case <-ctx.Done():
