@@ -162,7 +162,14 @@ func TestExporterSlow(t *testing.T) {
 	if s.Spans != s.Exported+s.ExportErrors+s.Dropped {
 		t.Errorf("spans %d != exported %d + export errors %d + dropped %d", s.Spans, s.Exported, s.ExportErrors, s.Dropped)
 	}
-	if got := len(rcv.Spans()); uint64(got) != s.Exported {
-		t.Errorf("the receiver has %d spans, Stats.Exported %d", got, s.Exported)
+	// An export still in flight when the shutdown deadline passed is
+	// abandoned and its spans counted not sent, but the slow collector
+	// may still take it: at most one batch (512 spans) more.
+	got, slack := uint64(len(rcv.Spans())), uint64(0)
+	if errors.Is(err, auto.ErrShutdownTimeout) {
+		slack = 512
+	}
+	if got < s.Exported || got > s.Exported+slack {
+		t.Errorf("the receiver has %d spans, Stats.Exported %d (+%d for an abandoned export)", got, s.Exported, slack)
 	}
 }
