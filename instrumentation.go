@@ -193,6 +193,8 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	}
 	// Every probe has its offsets now: the DWARF is not needed again.
 	i.target.ReleaseDWARF()
+	// Nor the pclntab and symbol table parsed for placing the probes.
+	i.target.Bin.ReleaseTables()
 	for _, st := range mgr.Statuses() {
 		if st.Loaded {
 			i.log.Info("probe loaded", "probe", st.Probe, "version", st.Version, "sites", st.Sites, "links", st.Links,

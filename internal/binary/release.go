@@ -1,6 +1,9 @@
 package binary
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 // errDWARFReleased is what DWARF returns after ReleaseDWARF.
 var errDWARFReleased = errors.New("DWARF released after attach")
@@ -11,4 +14,15 @@ var errDWARFReleased = errors.New("DWARF released after attach")
 func (f *File) ReleaseDWARF() {
 	f.dwarfOnce.Do(func() {})
 	f.dwarf, f.dwarfErr = nil, errDWARFReleased
+}
+
+// ReleaseTables drops the parsed pclntab and symbol table (about as large
+// as the binary's .gopclntab, plus an entry per function and symbol):
+// attaching needs them, decoding spans does not. A later use reads them
+// again. Not safe to call while another goroutine uses f.
+func (f *File) ReleaseTables() {
+	f.pclnOnce = sync.Once{}
+	f.pcln, f.pclnErr = nil, nil
+	f.symsOnce = sync.Once{}
+	f.syms = nil
 }
