@@ -8,8 +8,10 @@
 // on the caller's goroutine while the stream is created; a retry's attempt
 // is the same call again and is ignored. End: (*clientStream).finish
 // entry, the single place a client stream ends (status received, error,
-// cancellation), on whatever goroutine. Keyed by the *clientStream. An
-// attempt begun once the stream has finished is ignored.
+// cancellation), on whatever goroutine; it can run twice for one stream at
+// once, and the first probe to delete the in-flight entry ends the span.
+// Keyed by the *clientStream. An attempt begun once the stream has
+// finished is ignored.
 #include "sonde/inflight.h"
 #include "status.h"
 #include "client_ctx.h"
@@ -117,29 +119,57 @@ int client_entry(struct pt_regs *ctx)
 	return 0;
 }
 
+// client_finish ends the span of a clientStream. finish can run twice for
+// one stream, at once on two goroutines (a cancelled stream: the goroutine
+// that watches its context, and the caller's RecvMsg that sees the
+// cancellation), and the probe runs at its entry, before finish takes the
+// stream's lock to check cs.finished. The probe whose delete of the
+// in-flight entry succeeds emits the span; everything is copied out of the
+// entry before that delete (a deleted element may be reused at once), and
+// the status goes into the copy, never into the shared entry.
 SEC("uprobe/clientStream_finish")
 int client_finish(struct pt_regs *ctx)
 {
 	// (*clientStream).finish(err error): cs, err.tab, err.data.
 	u64 cs = go_arg(ctx, 1);
-	struct client_inflight *f = span_lookup(&client_inflight, cs);
+	struct client_inflight *f = bpf_map_lookup_elem(&client_inflight, &cs);
 	if (!f)
 		return 0;
-	struct grpc_client_event *ev = &f->ev;
-	u64 tab = go_arg(ctx, 2), data = go_arg(ctx, 3);
-	if (!tab) {
-		ev->code = 0;
-	} else if (itab_status_error && tab == itab_status_error) {
-		read_status(read_u64(data + status_error_s_off), &ev->code, ev->message);
-	} else if (io_eof_addr && data == read_u64(io_eof_addr + 8)) {
-		ev->code = 0; // finish treats io.EOF as success
-	} else {
-		ev->code = -1;
-		ev->err_tab = tab;
+	struct grpc_client_event *ev = NULL;
+	bool full = false;
+	if (sampled(&f->ev.hdr.sc)) {
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+		full = !ev;
+	}
+	if (ev) {
+		__builtin_memcpy(ev, &f->ev, sizeof(*ev));
+		ev->hdr.end_ns = bpf_ktime_get_ns();
+		u64 tab = go_arg(ctx, 2), data = go_arg(ctx, 3);
+		if (!tab) {
+			ev->code = 0;
+		} else if (itab_status_error && tab == itab_status_error) {
+			read_status(read_u64(data + status_error_s_off), &ev->code, ev->message);
+		} else if (io_eof_addr && data == read_u64(io_eof_addr + 8)) {
+			ev->code = 0; // finish treats io.EOF as success
+		} else {
+			ev->code = -1;
+			ev->err_tab = tab;
+		}
 	}
 	u64 sctx = f->head.call.b;
+	// Before the entry goes: a retry's attempt must find the stream done.
 	bpf_map_update_elem(&client_done, &cs, &sctx, BPF_ANY);
+	if (bpf_map_delete_elem(&client_inflight, &cs) != 0) {
+		// The other finish claimed it.
+		if (ev)
+			bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
 	bpf_map_delete_elem(&client_by_ctx, &sctx);
-	span_end(&client_inflight, cs, f, sizeof(*ev));
+	// No activation to undo: a client span is active nowhere.
+	if (ev)
+		bpf_ringbuf_submit(ev, wakeup_flag());
+	else if (full)
+		count(COUNTER_RINGBUF_FULL);
 	return 0;
 }

@@ -316,9 +316,7 @@ var kernelFixtures = map[string]string{"grpcapp": "./probes/grpc/testdata/grpcap
 
 // KernelTests implements probe.Probe.
 func (Server) KernelTests() probe.KernelTests {
-	// TestSpansOneProcess runs on the host only: on 6.1 under emulation it
-	// once saw two server spans for the deadline-exceeded RPC (open).
-	return probe.KernelTests{Tests: []string{"TestSpans", "TestDecodeServer", "TestUnprivileged"}, Fixtures: kernelFixtures}
+	return probe.KernelTests{Tests: []string{"TestSpans", "TestSpansOneProcess", "TestDecodeServer", "TestUnprivileged"}, Fixtures: kernelFixtures}
 }
 
 // Client instruments grpc.ClientConn: a CLIENT span per RPC, unary or
@@ -381,5 +379,5 @@ func (Client) Vars(t *probe.Target, o offsets.Table) ([]probe.Var, error) {
 
 // KernelTests implements probe.Probe.
 func (Client) KernelTests() probe.KernelTests {
-	return probe.KernelTests{Tests: []string{"TestProbeHits", "TestDecodeClient"}, Fixtures: kernelFixtures}
+	return probe.KernelTests{Tests: []string{"TestProbeHits", "TestCancel", "TestDecodeClient"}, Fixtures: kernelFixtures}
 }

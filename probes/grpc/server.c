@@ -10,7 +10,9 @@
 // writeStatus from v1.69; the same of the ServeHTTP transport) or, for a
 // stream reset before any status (client cancel, deadline, protocol
 // error), (*http2Server).closeStream, which a normal RPC does not call.
-// In-flight entries are keyed by the transport stream pointer.
+// Both can run for one stream, at once: the probe that deletes the
+// in-flight entry ends the span (server_end). In-flight entries are keyed
+// by the transport stream pointer.
 #include "sonde/inflight.h"
 #include "sonde/traceparent.h"
 #include "metadata.h"
@@ -159,13 +161,57 @@ int server_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-// server_finish emits the span of stream and undoes its activation (the end
-// may run on another goroutine than the handler's).
-static __always_inline void server_finish(u64 stream, struct server_inflight *f)
+// Ending a span. Both end probes can fire for one stream, at the same time
+// on two CPUs: when a stream's deadline passes, the transport's timer
+// goroutine resets it (closeStream) while the handler, woken by the same
+// deadline, writes its status (writeStatus); a client's reset (its own
+// deadline, a cancel) races the handler the same way. Each probe runs at
+// the function's entry, before the transport's own check that the stream
+// is done, so a lookup of the entry by both, then an emit by both, gave
+// two spans with one span ID. The probe whose delete of the entry
+// succeeds owns the end: the map's bucket lock lets only one delete
+// succeed. Everything it needs is copied out of the entry before that
+// delete (a deleted element may be reused at once), and the end probes
+// write only to their copy, never to the shared entry.
+
+// server_record returns a ring buffer record holding a copy of f's event
+// with its end time, or NULL: the span is not sampled, or the buffer is
+// full (*full set).
+static __always_inline struct grpc_server_event *server_record(struct server_inflight *f,
+								bool *full)
 {
-	emit(span_header(f), sizeof(f->ev));
-	span_deactivate_own(&f->head.act, &f->ev.hdr.sc);
-	bpf_map_delete_elem(&server_inflight, &stream);
+	*full = false;
+	if (!sampled(&f->ev.hdr.sc))
+		return NULL;
+	struct grpc_server_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		*full = true;
+		return NULL;
+	}
+	__builtin_memcpy(ev, &f->ev, sizeof(*ev));
+	ev->hdr.end_ns = bpf_ktime_get_ns();
+	return ev;
+}
+
+// server_end ends the span of stream if this probe claims its entry f:
+// submits ev (discards it otherwise) and undoes the span's activation (the
+// end may run on another goroutine than the handler's).
+static __always_inline void server_end(u64 stream, struct server_inflight *f,
+				       struct grpc_server_event *ev, bool full)
+{
+	struct span_activation act = f->head.act;
+	struct span_context sc = f->ev.hdr.sc;
+	if (bpf_map_delete_elem(&server_inflight, &stream) != 0) {
+		// The other end probe claimed it.
+		if (ev)
+			bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	span_deactivate_own(&act, &sc);
+	if (ev)
+		bpf_ringbuf_submit(ev, wakeup_flag());
+	else if (full)
+		count(COUNTER_RINGBUF_FULL);
 }
 
 SEC("uprobe/http2Server_writeStatus")
@@ -174,12 +220,16 @@ int server_status(struct pt_regs *ctx)
 	// (t).writeStatus(s *ServerStream, st *status.Status) from v1.69,
 	// (t).WriteStatus(s *Stream, st *status.Status) before: t, s, st.
 	u64 stream = go_arg(ctx, 2);
-	struct server_inflight *f = span_lookup(&server_inflight, stream);
+	struct server_inflight *f = bpf_map_lookup_elem(&server_inflight, &stream);
 	if (!f)
 		return 0;
-	read_status(go_arg(ctx, 3), &f->ev.code, f->ev.message);
-	f->ev.end = GRPC_END_STATUS;
-	server_finish(stream, f);
+	bool full;
+	struct grpc_server_event *ev = server_record(f, &full);
+	if (ev) {
+		read_status(go_arg(ctx, 3), &ev->code, ev->message);
+		ev->end = GRPC_END_STATUS;
+	}
+	server_end(stream, f, ev, full);
 	return 0;
 }
 
@@ -188,12 +238,16 @@ int server_close(struct pt_regs *ctx)
 {
 	// (t).closeStream(s, rst bool, rstCode http2.ErrCode, eosReceived bool)
 	u64 stream = go_arg(ctx, 2);
-	struct server_inflight *f = span_lookup(&server_inflight, stream);
+	struct server_inflight *f = bpf_map_lookup_elem(&server_inflight, &stream);
 	if (!f)
 		return 0;
-	f->ev.end = GRPC_END_RESET;
-	f->ev.rst = go_arg(ctx, 3) & 0xff;
-	f->ev.rst_code = go_arg(ctx, 4);
-	server_finish(stream, f);
+	bool full;
+	struct grpc_server_event *ev = server_record(f, &full);
+	if (ev) {
+		ev->end = GRPC_END_RESET;
+		ev->rst = go_arg(ctx, 3) & 0xff;
+		ev->rst_code = go_arg(ctx, 4);
+	}
+	server_end(stream, f, ev, full);
 	return 0;
 }
