@@ -431,6 +431,12 @@ func (f *File) loadSiteIndex() *siteIndex {
 		if s.Type == elf.SHT_RELA {
 			continue // addends: relativeRelocs below
 		}
+		if s.Name == ".gopclntab" || s.Name == ".data.rel.ro.gopclntab" {
+			// Code as offsets from runtime.text, no code address (its
+			// header's textStart is runtime.text itself): not read again,
+			// tens of MB for a large program.
+			continue
+		}
 		b, err := s.Data()
 		if err != nil {
 			ix.err = fmt.Errorf("reading %s: %w", s.Name, err)
@@ -441,9 +447,7 @@ func (f *File) loadSiteIndex() *siteIndex {
 				ix.words = append(ix.words, w)
 			}
 		}
-		if s.Name != ".gopclntab" && s.Name != ".data.rel.ro.gopclntab" {
-			ix.data = append(ix.data, dataSec{addr: s.Addr, b: b})
-		}
+		ix.data = append(ix.data, dataSec{addr: s.Addr, b: b})
 	}
 	if f.PIE() {
 		for _, v := range f.relativeRelocs() {
