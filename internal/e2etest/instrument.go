@@ -88,6 +88,19 @@ func (c *LogCapture) Logger(t testing.TB) logr.Logger {
 	}, funcr.Options{Verbosity: 1})
 }
 
+// Count returns how many logged lines contain s.
+func (c *LogCapture) Count(s string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, l := range c.lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
 // Contains reports whether a logged line contains all of parts.
 func (c *LogCapture) Contains(parts ...string) bool {
 	c.mu.Lock()

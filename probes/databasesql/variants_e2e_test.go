@@ -10,22 +10,10 @@ import (
 // built with -ldflags='-s -w': offsets from the versioned table, the
 // driver error types' itabs from the itab list.
 func TestStripped(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		run     func(*testing.T)
-		fixture string // checked to be stripped
-	}{
-		{"TestDBAppSpans", TestDBAppSpans, "testdata/dbapp"},
-		{"TestUnknownDriver", TestUnknownDriver, "testdata/fakedb"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			testenv.WithOptions(t, testenv.Stripped)
-			if c.fixture != "" {
-				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
-			}
-			c.run(t)
-		})
-	}
+	testenv.RunStripped(t,
+		testenv.Scenario{Name: "TestDBAppSpans", Run: TestDBAppSpans, Fixture: "testdata/dbapp"},
+		testenv.Scenario{Name: "TestUnknownDriver", Run: TestUnknownDriver, Fixture: "testdata/fakedb"},
+	)
 }
 
 // TestGoVersions runs the std-only fixture with the oldest (1.19), 1.21

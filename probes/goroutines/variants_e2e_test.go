@@ -9,21 +9,9 @@ import (
 // TestStripped runs the package's scenarios unchanged against fixtures
 // built with -ldflags='-s -w', as release binaries are.
 func TestStripped(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		run     func(*testing.T)
-		fixture string // checked to be stripped
-	}{
-		{"TestFanOut", TestFanOut, "testdata/fanout"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			testenv.WithOptions(t, testenv.Stripped)
-			if c.fixture != "" {
-				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
-			}
-			c.run(t)
-		})
-	}
+	testenv.RunStripped(t,
+		testenv.Scenario{Name: "TestFanOut", Run: TestFanOut, Fixture: "testdata/fanout"},
+	)
 }
 
 // TestGoVersions runs the fan-out scenario with the newest Go here (Swiss

@@ -1,14 +1,8 @@
 package grpc_test
 
 import (
-	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf"
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 
 	"github.com/sonde-go/auto"
 	"github.com/sonde-go/auto/internal/e2etest"
@@ -17,59 +11,11 @@ import (
 	"github.com/sonde-go/auto/internal/otlptest"
 )
 
-// lines is a logger that keeps what it logs.
-type lines struct {
-	mu sync.Mutex
-	l  []string
-}
-
-func (c *lines) logger(t *testing.T) logr.Logger {
-	return funcr.New(func(_, args string) {
-		c.mu.Lock()
-		c.l = append(c.l, args)
-		c.mu.Unlock()
-		t.Log(args)
-	}, funcr.Options{})
-}
-
-func (c *lines) count(s string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, l := range c.l {
-		if strings.Contains(l, s) {
-			n++
-		}
-	}
-	return n
-}
-
 // injectStats sums the propagation probe's grpc_inject counters over
 // every loaded instance (DONE, OWN, NO_ROOM, NO_SPAN).
 func injectStats(t *testing.T) [4]uint64 {
 	t.Helper()
-	var out [4]uint64
-	var id ebpf.MapID
-	for {
-		next, err := ebpf.MapGetNextID(id)
-		if err != nil {
-			return out
-		}
-		id = next
-		m, err := ebpf.NewMapFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := m.Info(); err == nil && info.Name == "grpc_inject" {
-			for k := uint32(0); k < 4; k++ {
-				var v uint64
-				if m.Lookup(k, &v) == nil {
-					out[k] += v
-				}
-			}
-		}
-		m.Close()
-	}
+	return [4]uint64(e2etest.MapCounters("grpc_inject", 4))
 }
 
 const propagationOff = "gRPC: outgoing trace context propagation is off"
@@ -88,9 +34,9 @@ func TestPropagation(t *testing.T) {
 	server := e2etest.Start(t, bin, "GRPCAPP_MODE=server")
 	client := e2etest.Start(t, bin, "GRPCAPP_MODE=client")
 	rcv := otlptest.Start(t)
-	var slog, clog lines
-	e2etest.Instrument(t, server.Cmd.Process.Pid, rcv, auto.WithLogger(slog.logger(t)))
-	e2etest.Instrument(t, client.Cmd.Process.Pid, rcv, auto.WithLogger(clog.logger(t)))
+	var slog, clog e2etest.LogCapture
+	e2etest.Instrument(t, server.Cmd.Process.Pid, rcv, auto.WithLogger(slog.Logger(t)))
+	e2etest.Instrument(t, client.Cmd.Process.Pid, rcv, auto.WithLogger(clog.Logger(t)))
 	writes := kernel.Detect().WriteUser == nil
 	before := injectStats(t)
 
@@ -135,12 +81,12 @@ func TestPropagation(t *testing.T) {
 		if done, own, full := after[0]-before[0], after[1]-before[1], after[2]-before[2]; done != 7 || own != 1 || full != 1 {
 			t.Errorf("grpc_inject: %d injected, %d own, %d without room; want 7, 1, 1", done, own, full)
 		}
-		if n := clog.count(propagationOff); n != 0 {
+		if n := clog.Count(propagationOff); n != 0 {
 			t.Errorf("writes allowed, yet the client's log says %d times that propagation is off", n)
 		}
 		return
 	}
-	if n := clog.count(propagationOff); n != 1 {
+	if n := clog.Count(propagationOff); n != 1 {
 		t.Errorf("the client's log says %d times that gRPC propagation is off, want once", n)
 	}
 }

@@ -9,20 +9,8 @@ import (
 // TestStripped runs the package's scenarios unchanged against fixtures
 // built with -ldflags='-s -w', as release binaries are.
 func TestStripped(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		run     func(*testing.T)
-		fixture string // checked to be stripped
-	}{
-		{"TestSpans", TestSpans, "testdata/grpcapp"},
-		{"TestVersions", TestVersions, ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			testenv.WithOptions(t, testenv.Stripped)
-			if c.fixture != "" {
-				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
-			}
-			c.run(t)
-		})
-	}
+	testenv.RunStripped(t,
+		testenv.Scenario{Name: "TestSpans", Run: TestSpans, Fixture: "testdata/grpcapp"},
+		testenv.Scenario{Name: "TestVersions", Run: TestVersions},
+	)
 }

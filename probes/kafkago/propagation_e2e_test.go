@@ -3,14 +3,11 @@ package kafkago_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/sonde-go/auto"
@@ -20,59 +17,11 @@ import (
 	"github.com/sonde-go/auto/internal/otlptest"
 )
 
-// lines is a logger that keeps what it logs.
-type lines struct {
-	mu sync.Mutex
-	l  []string
-}
-
-func (c *lines) logger(t *testing.T) logr.Logger {
-	return funcr.New(func(_, args string) {
-		c.mu.Lock()
-		c.l = append(c.l, args)
-		c.mu.Unlock()
-		t.Log(args)
-	}, funcr.Options{})
-}
-
-func (c *lines) count(s string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, l := range c.l {
-		if strings.Contains(l, s) {
-			n++
-		}
-	}
-	return n
-}
-
 // injectStats sums the write variant's kafka_inject counters over every
 // loaded instance (INJECT_DONE, _OWN, _NO_ROOM, _NO_ARENA).
 func injectStats(t *testing.T) [4]uint64 {
 	t.Helper()
-	var out [4]uint64
-	var id ebpf.MapID
-	for {
-		next, err := ebpf.MapGetNextID(id)
-		if err != nil {
-			return out
-		}
-		id = next
-		m, err := ebpf.NewMapFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := m.Info(); err == nil && info.Name == "kafka_inject" {
-			for k := uint32(0); k < 4; k++ {
-				var v uint64
-				if m.Lookup(k, &v) == nil {
-					out[k] += v
-				}
-			}
-		}
-		m.Close()
-	}
+	return [4]uint64(e2etest.MapCounters("kafka_inject", 4))
 }
 
 // runCounts returns the run counts of the kafka-go programs attached
@@ -120,9 +69,9 @@ func TestKafkaPropagation(t *testing.T) {
 	prod := e2etest.Start(t, testenv.Build(t, "testdata/producer"), env...)
 	cons := e2etest.Start(t, testenv.Build(t, "testdata/consumer"), env...)
 	rcv := otlptest.Start(t)
-	var plog, clog lines
-	e2etest.Instrument(t, prod.Cmd.Process.Pid, rcv, auto.WithLogger(plog.logger(t)))
-	e2etest.Instrument(t, cons.Cmd.Process.Pid, rcv, auto.WithLogger(clog.logger(t)))
+	var plog, clog e2etest.LogCapture
+	e2etest.Instrument(t, prod.Cmd.Process.Pid, rcv, auto.WithLogger(plog.Logger(t)))
+	e2etest.Instrument(t, cons.Cmd.Process.Pid, rcv, auto.WithLogger(clog.Logger(t)))
 	base, consBase := "http://"+prod.Addr, "http://"+cons.Addr
 	writes := kernel.Detect().WriteUser == nil
 	before := injectStats(t)
@@ -216,13 +165,13 @@ func TestKafkaPropagation(t *testing.T) {
 		if done, full := after[0]-before[0], after[2]-before[2]; done != batch+10 || full != 10 {
 			t.Errorf("kafka_inject: %d messages given a traceparent, %d without room; want %d and 10", done, full, batch+10)
 		}
-		if n := plog.count(propagationOff); n != 0 {
+		if n := plog.Count(propagationOff); n != 0 {
 			t.Errorf("writes allowed, yet the producer's log says %d times that propagation is off", n)
 		}
 		return
 	}
-	for name, l := range map[string]*lines{"producer": &plog, "consumer": &clog} {
-		if n := l.count(propagationOff); n != 1 {
+	for name, l := range map[string]*e2etest.LogCapture{"producer": &plog, "consumer": &clog} {
+		if n := l.Count(propagationOff); n != 1 {
 			t.Errorf("%s: the log says %d times that propagation is off, want once", name, n)
 		}
 	}

@@ -10,24 +10,12 @@ import (
 // built with -ldflags='-s -w', as release binaries are: offsets from the
 // versioned table, itabs (context walk, *bufio.Writer) from the itab list.
 func TestStripped(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		run     func(*testing.T)
-		fixture string // checked to be stripped
-	}{
-		{"TestServerSpans", TestServerSpans, "testdata/server"},
-		{"TestServerSpansGo122", TestServerSpansGo122, "testdata/server"},
-		{"TestClientSpansNest", TestClientSpansNest, "testdata/fanout"},
-		{"TestH2C", TestH2C, "testdata/h2c"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			testenv.WithOptions(t, testenv.Stripped)
-			if c.fixture != "" {
-				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
-			}
-			c.run(t)
-		})
-	}
+	testenv.RunStripped(t,
+		testenv.Scenario{Name: "TestServerSpans", Run: TestServerSpans, Fixture: "testdata/server"},
+		testenv.Scenario{Name: "TestServerSpansGo122", Run: TestServerSpansGo122, Fixture: "testdata/server"},
+		testenv.Scenario{Name: "TestClientSpansNest", Run: TestClientSpansNest, Fixture: "testdata/fanout"},
+		testenv.Scenario{Name: "TestH2C", Run: TestH2C, Fixture: "testdata/h2c"},
+	)
 }
 
 // TestGoVersions runs the std-only scenarios (server, client, network

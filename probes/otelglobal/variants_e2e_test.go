@@ -9,20 +9,8 @@ import (
 // TestStripped runs the package's scenarios unchanged against fixtures
 // built with -ldflags='-s -w', as release binaries are.
 func TestStripped(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		run     func(*testing.T)
-		fixture string // checked to be stripped
-	}{
-		{"TestGlobalSpans", TestGlobalSpans, "testdata/globalapp"},
-		{"TestGlobalOwnProvider", TestGlobalOwnProvider, "testdata/globalapp"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			testenv.WithOptions(t, testenv.Stripped)
-			if c.fixture != "" {
-				testenv.RequireStripped(t, testenv.Build(t, c.fixture))
-			}
-			c.run(t)
-		})
-	}
+	testenv.RunStripped(t,
+		testenv.Scenario{Name: "TestGlobalSpans", Run: TestGlobalSpans, Fixture: "testdata/globalapp"},
+		testenv.Scenario{Name: "TestGlobalOwnProvider", Run: TestGlobalOwnProvider, Fixture: "testdata/globalapp"},
+	)
 }

@@ -76,3 +76,27 @@ func RequireStripped(t testing.TB, path string) {
 		}
 	}
 }
+
+// Scenario is an existing test run again as a subtest of a variant test.
+type Scenario struct {
+	Name string
+	Run  func(*testing.T)
+	// Fixture, when set, is a fixture of the scenario checked to come out
+	// of the variant's build stripped.
+	Fixture string
+}
+
+// RunStripped runs each scenario unchanged as a subtest of t against
+// fixtures built with Stripped, after checking its Fixture is stripped.
+func RunStripped(t *testing.T, scenarios ...Scenario) {
+	t.Helper()
+	for _, s := range scenarios {
+		t.Run(s.Name, func(t *testing.T) {
+			WithOptions(t, Stripped)
+			if s.Fixture != "" {
+				RequireStripped(t, Build(t, s.Fixture))
+			}
+			s.Run(t)
+		})
+	}
+}
