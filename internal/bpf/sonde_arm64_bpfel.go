@@ -13,6 +13,17 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type SondeCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V SondeSpanContext
+}
+
 type SondeEventHeader struct {
 	_            structs.HostLayout
 	Kind         uint32
@@ -23,6 +34,17 @@ type SondeEventHeader struct {
 	Parent       SondeSpanContext
 	ParentRemote uint8
 	Pad          [7]uint8
+}
+
+type SondeGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V SondeSpanContext
 }
 
 type SondeInheritedSpan struct {
@@ -56,8 +78,10 @@ type SondeSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SondeMapCounters             = "counters"
+	SondeMapCtxSpans             = "ctx_spans"
 	SondeMapEvents               = "events"
 	SondeMapGoroutineParents     = "goroutine_parents"
+	SondeMapGoroutineSpans       = "goroutine_spans"
 	SondeMapSpansByCtx           = "spans_by_ctx"
 	SondeMapSpansByGoroutine     = "spans_by_goroutine"
 	SondeProgUnused              = "unused"
@@ -133,8 +157,10 @@ type SondeProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SondeMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -186,8 +212,10 @@ func (o *SondeObjects) Close() error {
 // It can be passed to LoadSondeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SondeMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -195,8 +223,10 @@ type SondeMaps struct {
 func (m *SondeMaps) Close() error {
 	return _SondeClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"encoding/binary"
 	"reflect"
 	"strings"
 
@@ -70,6 +71,12 @@ func scopeOf(p Probe) instrumentation.Scope {
 func (m *Manager) InFlight() map[string]int {
 	out := map[string]int{}
 	countMap := func(name string, mp *ebpf.Map) {
+		if mp.Type() == ebpf.Array {
+			if held, ok := slotsOf(name); ok {
+				out[held] += heldSlots(mp)
+			}
+			return
+		}
 		if mp.Type() != ebpf.Hash {
 			return
 		}
@@ -80,7 +87,7 @@ func (m *Manager) InFlight() map[string]int {
 		for it.Next(k, v) {
 			n++
 		}
-		out[name] = n
+		out[name] += n
 	}
 	for _, maps := range m.shared {
 		for name, mp := range maps {
@@ -89,7 +96,7 @@ func (m *Manager) InFlight() map[string]int {
 	}
 	for _, c := range m.colls {
 		for name, mp := range c.Maps {
-			if strings.HasSuffix(name, "_inflight") {
+			if strings.HasSuffix(name, "_inflight") || strings.HasSuffix(name, "_islots") {
 				countMap(name, mp)
 			}
 		}
@@ -127,4 +134,32 @@ func (m *Manager) ProbeCounters() map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// slotsOf names the hash map whose entries the goroutine-slot array name
+// holds the rest of (sonde/gslot.h): its entries count as that map's.
+func slotsOf(name string) (string, bool) {
+	switch name {
+	case "goroutine_spans":
+		return "spans_by_goroutine", true
+	case "ctx_spans":
+		return "spans_by_ctx", true
+	}
+	base, ok := strings.CutSuffix(name, "_islots")
+	return base + "_inflight", ok
+}
+
+// heldSlots counts the slots of a goroutine-slot array that a goroutine
+// holds: those whose first word (struct gslot_head's goid) is not 0.
+func heldSlots(mp *ebpf.Map) int {
+	n := 0
+	var k uint32
+	v := make([]byte, mp.ValueSize())
+	it := mp.Iterate()
+	for it.Next(&k, &v) {
+		if binary.NativeEndian.Uint64(v) != 0 {
+			n++
+		}
+	}
+	return n
 }

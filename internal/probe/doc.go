@@ -30,9 +30,12 @@
 // shared headers must exist in the shared spec (internal/bpf/types.c):
 // a misspelled name is ErrUnknownVar at load, never an offset left at 0.
 //
-// Maps: those of the shared headers (events, counters, spans_by_ctx,
-// spans_by_goroutine, goroutine_parents) are one instance for all probes; beyond those, the
+// Maps: those of the shared headers (events, counters, spans_by_ctx and
+// its slot array ctx_spans, spans_by_goroutine and goroutine_spans,
+// goroutine_parents) are one instance for all probes; beyond those, the
 // probes of one Go package share each map they declare by the same name.
+// Manager.InFlight counts a slot array's held slots (sonde/gslot.h) as
+// entries of its hash map.
 //
 // Settings: a probe that reads user switches implements Configurable; the
 // root package resolves every declared setting (default, environment with

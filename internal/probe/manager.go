@@ -22,7 +22,7 @@ import (
 // that declares one uses the same instance. Beyond these, the probes of one
 // Go package share each map that several of them declare by one name (their
 // C includes the same header of that package).
-var coreMaps = map[string]bool{"events": true, "spans_by_ctx": true, "spans_by_goroutine": true, "counters": true, "goroutine_parents": true}
+var coreMaps = map[string]bool{"events": true, "spans_by_ctx": true, "spans_by_goroutine": true, "counters": true, "goroutine_parents": true, "goroutine_spans": true, "ctx_spans": true}
 
 // eventKindPrefix starts the name of each EVENT_KIND(name) variable.
 const eventKindPrefix = "event_kind_"

@@ -61,7 +61,7 @@ static __always_inline int inherit(u64 newg)
 	if (!slot)
 		return 0;
 	struct inherited_span in = {.root = creator, .goid = goid};
-	struct span_context *sc = bpf_map_lookup_elem(&spans_by_goroutine, &creator);
+	struct span_context *sc = active_span(creator);
 	if (sc) {
 		in.sc = *sc;
 	} else {

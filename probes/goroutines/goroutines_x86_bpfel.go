@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type goroutinesCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V goroutinesSpanContext
+}
+
+type goroutinesGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V goroutinesSpanContext
+}
+
 type goroutinesInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   goroutinesSpanContext
@@ -33,7 +55,9 @@ type goroutinesSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	goroutinesMapCounters             = "counters"
+	goroutinesMapCtxSpans             = "ctx_spans"
 	goroutinesMapGoroutineParents     = "goroutine_parents"
+	goroutinesMapGoroutineSpans       = "goroutine_spans"
 	goroutinesMapSpansByCtx           = "spans_by_ctx"
 	goroutinesMapSpansByGoroutine     = "spans_by_goroutine"
 	goroutinesProgNewprocGoid         = "newproc_goid"
@@ -106,7 +130,9 @@ type goroutinesProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type goroutinesMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -153,7 +179,9 @@ func (o *goroutinesObjects) Close() error {
 // It can be passed to loadGoroutinesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type goroutinesMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -161,7 +189,9 @@ type goroutinesMaps struct {
 func (m *goroutinesMaps) Close() error {
 	return _GoroutinesClose(
 		m.Counters,
+		m.CtxSpans,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)

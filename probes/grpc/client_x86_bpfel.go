@@ -30,10 +30,33 @@ type clientClientInflight struct {
 			CtxPrev    clientSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev clientGrpcClientEvent
+}
+
+type clientCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V clientSpanContext
+}
+
+type clientGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V clientSpanContext
 }
 
 type clientGrpcClientEvent struct {
@@ -82,8 +105,10 @@ const (
 	clientMapClientInflight        = "client_inflight"
 	clientMapClientZero            = "client_zero"
 	clientMapCounters              = "counters"
+	clientMapCtxSpans              = "ctx_spans"
 	clientMapEvents                = "events"
 	clientMapGoroutineParents      = "goroutine_parents"
+	clientMapGoroutineSpans        = "goroutine_spans"
 	clientMapSpansByCtx            = "spans_by_ctx"
 	clientMapSpansByGoroutine      = "spans_by_goroutine"
 	clientProgClientEntry          = "client_entry"
@@ -171,8 +196,10 @@ type clientMapSpecs struct {
 	ClientInflight   *ebpf.MapSpec `ebpf:"client_inflight"`
 	ClientZero       *ebpf.MapSpec `ebpf:"client_zero"`
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -234,8 +261,10 @@ type clientMaps struct {
 	ClientInflight   *ebpf.Map `ebpf:"client_inflight"`
 	ClientZero       *ebpf.Map `ebpf:"client_zero"`
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -247,8 +276,10 @@ func (m *clientMaps) Close() error {
 		m.ClientInflight,
 		m.ClientZero,
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)

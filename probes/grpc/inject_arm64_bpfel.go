@@ -19,6 +19,28 @@ type injectCopyBuf struct {
 	B     [1024]uint8
 }
 
+type injectCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V injectSpanContext
+}
+
+type injectGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V injectSpanContext
+}
+
 type injectGrpcInjectStat uint32
 
 const (
@@ -50,8 +72,10 @@ type injectSpanContext struct {
 const (
 	injectMapClientByCtx          = "client_by_ctx"
 	injectMapCounters             = "counters"
+	injectMapCtxSpans             = "ctx_spans"
 	injectMapEvents               = "events"
 	injectMapGoroutineParents     = "goroutine_parents"
+	injectMapGoroutineSpans       = "goroutine_spans"
 	injectMapGrpcArenaNext        = "grpc_arena_next"
 	injectMapGrpcCopyBuf          = "grpc_copy_buf"
 	injectMapGrpcInject           = "grpc_inject"
@@ -133,8 +157,10 @@ type injectProgramSpecs struct {
 type injectMapSpecs struct {
 	ClientByCtx      *ebpf.MapSpec `ebpf:"client_by_ctx"`
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	GrpcArenaNext    *ebpf.MapSpec `ebpf:"grpc_arena_next"`
 	GrpcCopyBuf      *ebpf.MapSpec `ebpf:"grpc_copy_buf"`
 	GrpcInject       *ebpf.MapSpec `ebpf:"grpc_inject"`
@@ -192,8 +218,10 @@ func (o *injectObjects) Close() error {
 type injectMaps struct {
 	ClientByCtx      *ebpf.Map `ebpf:"client_by_ctx"`
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	GrpcArenaNext    *ebpf.Map `ebpf:"grpc_arena_next"`
 	GrpcCopyBuf      *ebpf.Map `ebpf:"grpc_copy_buf"`
 	GrpcInject       *ebpf.Map `ebpf:"grpc_inject"`
@@ -205,8 +233,10 @@ func (m *injectMaps) Close() error {
 	return _InjectClose(
 		m.ClientByCtx,
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.GrpcArenaNext,
 		m.GrpcCopyBuf,
 		m.GrpcInject,

@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type serverCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V serverSpanContext
+}
+
+type serverGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V serverSpanContext
+}
+
 type serverGrpcEnd uint32
 
 const (
@@ -72,7 +94,8 @@ type serverServerInflight struct {
 			CtxPrev    serverSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev serverGrpcServerEvent
@@ -98,8 +121,10 @@ type serverSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	serverMapCounters              = "counters"
+	serverMapCtxSpans              = "ctx_spans"
 	serverMapEvents                = "events"
 	serverMapGoroutineParents      = "goroutine_parents"
+	serverMapGoroutineSpans        = "goroutine_spans"
 	serverMapServerInflight        = "server_inflight"
 	serverMapServerZero            = "server_zero"
 	serverMapSpansByCtx            = "spans_by_ctx"
@@ -196,8 +221,10 @@ type serverProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type serverMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	ServerInflight   *ebpf.MapSpec `ebpf:"server_inflight"`
 	ServerZero       *ebpf.MapSpec `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
@@ -266,8 +293,10 @@ func (o *serverObjects) Close() error {
 // It can be passed to loadServerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type serverMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	ServerInflight   *ebpf.Map `ebpf:"server_inflight"`
 	ServerZero       *ebpf.Map `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
@@ -277,8 +306,10 @@ type serverMaps struct {
 func (m *serverMaps) Close() error {
 	return _ServerClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.ServerInflight,
 		m.ServerZero,
 		m.SpansByCtx,

@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type kafkaCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V kafkaSpanContext
+}
+
+type kafkaGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V kafkaSpanContext
+}
+
 type kafkaInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   kafkaSpanContext
@@ -63,7 +85,8 @@ type kafkaReceiveInflight struct {
 			CtxPrev    kafkaSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev kafkaKafkaEvent
@@ -86,7 +109,8 @@ type kafkaSendInflight struct {
 			CtxPrev    kafkaSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev   kafkaKafkaEvent
@@ -107,8 +131,10 @@ type kafkaSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	kafkaMapCounters              = "counters"
+	kafkaMapCtxSpans              = "ctx_spans"
 	kafkaMapEvents                = "events"
 	kafkaMapGoroutineParents      = "goroutine_parents"
+	kafkaMapGoroutineSpans        = "goroutine_spans"
 	kafkaMapKafkaArenaNext        = "kafka_arena_next"
 	kafkaMapKafkaInject           = "kafka_inject"
 	kafkaMapReceiveInflight       = "receive_inflight"
@@ -205,8 +231,10 @@ type kafkaProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type kafkaMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	KafkaArenaNext   *ebpf.MapSpec `ebpf:"kafka_arena_next"`
 	KafkaInject      *ebpf.MapSpec `ebpf:"kafka_inject"`
 	ReceiveInflight  *ebpf.MapSpec `ebpf:"receive_inflight"`
@@ -273,8 +301,10 @@ func (o *kafkaObjects) Close() error {
 // It can be passed to loadKafkaObjects or ebpf.CollectionSpec.LoadAndAssign.
 type kafkaMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	KafkaArenaNext   *ebpf.Map `ebpf:"kafka_arena_next"`
 	KafkaInject      *ebpf.Map `ebpf:"kafka_inject"`
 	ReceiveInflight  *ebpf.Map `ebpf:"receive_inflight"`
@@ -288,8 +318,10 @@ type kafkaMaps struct {
 func (m *kafkaMaps) Close() error {
 	return _KafkaClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.KafkaArenaNext,
 		m.KafkaInject,
 		m.ReceiveInflight,

@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type kafkaWriteCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V kafkaWriteSpanContext
+}
+
+type kafkaWriteGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V kafkaWriteSpanContext
+}
+
 type kafkaWriteInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   kafkaWriteSpanContext
@@ -47,7 +69,8 @@ type kafkaWriteReceiveInflight struct {
 			CtxPrev    kafkaWriteSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev struct {
@@ -94,7 +117,8 @@ type kafkaWriteSendInflight struct {
 			CtxPrev    kafkaWriteSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev struct {
@@ -139,8 +163,10 @@ type kafkaWriteSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	kafkaWriteMapCounters              = "counters"
+	kafkaWriteMapCtxSpans              = "ctx_spans"
 	kafkaWriteMapEvents                = "events"
 	kafkaWriteMapGoroutineParents      = "goroutine_parents"
+	kafkaWriteMapGoroutineSpans        = "goroutine_spans"
 	kafkaWriteMapKafkaArenaNext        = "kafka_arena_next"
 	kafkaWriteMapKafkaInject           = "kafka_inject"
 	kafkaWriteMapReceiveInflight       = "receive_inflight"
@@ -237,8 +263,10 @@ type kafkaWriteProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type kafkaWriteMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	KafkaArenaNext   *ebpf.MapSpec `ebpf:"kafka_arena_next"`
 	KafkaInject      *ebpf.MapSpec `ebpf:"kafka_inject"`
 	ReceiveInflight  *ebpf.MapSpec `ebpf:"receive_inflight"`
@@ -305,8 +333,10 @@ func (o *kafkaWriteObjects) Close() error {
 // It can be passed to loadKafkaWriteObjects or ebpf.CollectionSpec.LoadAndAssign.
 type kafkaWriteMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	KafkaArenaNext   *ebpf.Map `ebpf:"kafka_arena_next"`
 	KafkaInject      *ebpf.Map `ebpf:"kafka_inject"`
 	ReceiveInflight  *ebpf.Map `ebpf:"receive_inflight"`
@@ -320,8 +350,10 @@ type kafkaWriteMaps struct {
 func (m *kafkaWriteMaps) Close() error {
 	return _KafkaWriteClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.KafkaArenaNext,
 		m.KafkaInject,
 		m.ReceiveInflight,

@@ -41,7 +41,7 @@ struct client_inflight {
 	u64 url;
 };
 
-SPAN_INFLIGHT(client, struct client_inflight, 0);
+G_SPAN_INFLIGHT(client, struct client_inflight, 0);
 
 const struct http_client_event *unused_http_client_event __attribute__((unused));
 
@@ -51,8 +51,7 @@ int client_entry(struct pt_regs *ctx)
 	u64 goid = goroutine_id(ctx);
 	// (*Transport).roundTrip(t *Transport, req *Request)
 	u64 req = go_arg(ctx, 2);
-	struct client_inflight *f = span_begin(&client_inflight, &client_zero, goid,
-					       req, 0, event_kind_http_client);
+	struct client_inflight *f = g_span_begin(client, goid, req, 0, event_kind_http_client);
 	if (!f)
 		return 0;
 	struct http_client_event *ev = &f->ev;
@@ -87,7 +86,7 @@ SEC("uprobe/Transport_roundTrip_return")
 int client_return(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	struct client_inflight *f = span_lookup(&client_inflight, goid);
+	struct client_inflight *f = g_span_lookup(client, goid);
 	if (!f)
 		return 0;
 	struct http_client_event *ev = &f->ev;
@@ -101,6 +100,6 @@ int client_return(struct pt_regs *ctx)
 		ev->proto_minor = read_u64(resp + resp_proto_minor_off);
 	}
 	request_span_clear(f->head.call.a, f->url, &ev->hdr.sc);
-	span_end(&client_inflight, goid, f, sizeof(*ev));
+	g_span_end(client, goid, f, sizeof(*ev));
 	return 0;
 }

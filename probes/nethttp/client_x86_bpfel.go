@@ -30,11 +30,45 @@ type clientClientInflight struct {
 			CtxPrev    clientSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev  clientHttpClientEvent
 	Url uint64
+}
+
+type clientClientIslotsSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V clientClientInflight
+}
+
+type clientCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V clientSpanContext
+}
+
+type clientGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V clientSpanContext
 }
 
 type clientHttpClientEvent struct {
@@ -85,10 +119,13 @@ type clientSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	clientMapClientInflight        = "client_inflight"
+	clientMapClientIslots          = "client_islots"
 	clientMapClientZero            = "client_zero"
 	clientMapCounters              = "counters"
+	clientMapCtxSpans              = "ctx_spans"
 	clientMapEvents                = "events"
 	clientMapGoroutineParents      = "goroutine_parents"
+	clientMapGoroutineSpans        = "goroutine_spans"
 	clientMapSpansByCtx            = "spans_by_ctx"
 	clientMapSpansByGoroutine      = "spans_by_goroutine"
 	clientMapSpansByRequest        = "spans_by_request"
@@ -170,10 +207,13 @@ type clientProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type clientMapSpecs struct {
 	ClientInflight   *ebpf.MapSpec `ebpf:"client_inflight"`
+	ClientIslots     *ebpf.MapSpec `ebpf:"client_islots"`
 	ClientZero       *ebpf.MapSpec `ebpf:"client_zero"`
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 	SpansByRequest   *ebpf.MapSpec `ebpf:"spans_by_request"`
@@ -229,10 +269,13 @@ func (o *clientObjects) Close() error {
 // It can be passed to loadClientObjects or ebpf.CollectionSpec.LoadAndAssign.
 type clientMaps struct {
 	ClientInflight   *ebpf.Map `ebpf:"client_inflight"`
+	ClientIslots     *ebpf.Map `ebpf:"client_islots"`
 	ClientZero       *ebpf.Map `ebpf:"client_zero"`
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 	SpansByRequest   *ebpf.Map `ebpf:"spans_by_request"`
@@ -241,10 +284,13 @@ type clientMaps struct {
 func (m *clientMaps) Close() error {
 	return _ClientClose(
 		m.ClientInflight,
+		m.ClientIslots,
 		m.ClientZero,
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 		m.SpansByRequest,

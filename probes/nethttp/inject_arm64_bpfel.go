@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type injectCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V injectSpanContext
+}
+
+type injectGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V injectSpanContext
+}
+
 type injectInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   injectSpanContext
@@ -65,8 +87,10 @@ type injectTraceState struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	injectMapCounters             = "counters"
+	injectMapCtxSpans             = "ctx_spans"
 	injectMapEvents               = "events"
 	injectMapGoroutineParents     = "goroutine_parents"
+	injectMapGoroutineSpans       = "goroutine_spans"
 	injectMapInjectInflight       = "inject_inflight"
 	injectMapInjectZero           = "inject_zero"
 	injectMapSpansByCtx           = "spans_by_ctx"
@@ -151,8 +175,10 @@ type injectProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type injectMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	InjectInflight   *ebpf.MapSpec `ebpf:"inject_inflight"`
 	InjectZero       *ebpf.MapSpec `ebpf:"inject_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
@@ -211,8 +237,10 @@ func (o *injectObjects) Close() error {
 // It can be passed to loadInjectObjects or ebpf.CollectionSpec.LoadAndAssign.
 type injectMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	InjectInflight   *ebpf.Map `ebpf:"inject_inflight"`
 	InjectZero       *ebpf.Map `ebpf:"inject_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
@@ -224,8 +252,10 @@ type injectMaps struct {
 func (m *injectMaps) Close() error {
 	return _InjectClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.InjectInflight,
 		m.InjectZero,
 		m.SpansByCtx,

@@ -73,7 +73,7 @@ struct server_inflight {
 	struct go_iface rw;
 };
 
-SPAN_INFLIGHT(server, struct server_inflight, 0);
+G_SPAN_INFLIGHT(server, struct server_inflight, 0);
 
 // Force the event type into BTF for bpf2go -type.
 const struct http_server_event *unused_http_server_event __attribute__((unused));
@@ -144,8 +144,7 @@ static __always_inline struct req_copy *copy_request(u64 req)
 // its status will be read at the end.
 static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_data)
 {
-	struct server_inflight *f = span_begin(&server_inflight, &server_zero, goid,
-					       req, 0, event_kind_http_server);
+	struct server_inflight *f = g_span_begin(server, goid, req, 0, event_kind_http_server);
 	if (!f)
 		return 0;
 	f->rw.tab = rw_tab;
@@ -153,7 +152,7 @@ static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_da
 	struct http_server_event *ev = &f->ev;
 	struct req_copy *rc = copy_request(req);
 	if (!rc) {
-		bpf_map_delete_elem(&server_inflight, &goid);
+		g_inflight_drop(server, goid);
 		return 0;
 	}
 
@@ -161,7 +160,7 @@ static __always_inline int server_begin(u64 goid, u64 req, u64 rw_tab, u64 rw_da
 	if (ev->method[0] == 'P' && ev->method[1] == 'R' && ev->method[2] == 'I' && !ev->method[3]) {
 		// "PRI * HTTP/2.0": the HTTP/2 connection preface that an h2c
 		// handler takes over, not a request.
-		bpf_map_delete_elem(&server_inflight, &goid);
+		g_inflight_drop(server, goid);
 		return 0;
 	}
 	u64 url = req_u64(rc, req_url_off);
@@ -235,7 +234,7 @@ SEC("uprobe/serverHandler_ServeHTTP_return")
 int server_return(struct pt_regs *ctx)
 {
 	u64 goid = goroutine_id(ctx);
-	struct server_inflight *f = span_lookup(&server_inflight, goid);
+	struct server_inflight *f = g_span_lookup(server, goid);
 	if (!f)
 		return 0;
 	struct http_server_event *ev = &f->ev;
@@ -252,6 +251,6 @@ int server_return(struct pt_regs *ctx)
 	}
 	if (req_has_pattern)
 		read_go_string_at(ev->route, f->head.call.a + req_pattern_off);
-	span_end(&server_inflight, goid, f, sizeof(*ev));
+	g_span_end(server, goid, f, sizeof(*ev));
 	return 0;
 }

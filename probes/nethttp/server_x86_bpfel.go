@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type serverCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V serverSpanContext
+}
+
+type serverGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V serverSpanContext
+}
+
 type serverHttpServerEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -69,7 +91,8 @@ type serverServerInflight struct {
 			CtxPrev    serverSpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev serverHttpServerEvent
@@ -88,6 +111,17 @@ type serverServerInflight struct {
 		Tab  uint64
 		Data uint64
 	}
+}
+
+type serverServerIslotsSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V serverServerInflight
 }
 
 type serverSpanContext struct {
@@ -135,10 +169,13 @@ type serverTraceStateEvent struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	serverMapCounters              = "counters"
+	serverMapCtxSpans              = "ctx_spans"
 	serverMapEvents                = "events"
 	serverMapGoroutineParents      = "goroutine_parents"
+	serverMapGoroutineSpans        = "goroutine_spans"
 	serverMapReqCopies             = "req_copies"
 	serverMapServerInflight        = "server_inflight"
+	serverMapServerIslots          = "server_islots"
 	serverMapServerZero            = "server_zero"
 	serverMapSpansByCtx            = "spans_by_ctx"
 	serverMapSpansByGoroutine      = "spans_by_goroutine"
@@ -242,10 +279,13 @@ type serverProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type serverMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	ReqCopies        *ebpf.MapSpec `ebpf:"req_copies"`
 	ServerInflight   *ebpf.MapSpec `ebpf:"server_inflight"`
+	ServerIslots     *ebpf.MapSpec `ebpf:"server_islots"`
 	ServerZero       *ebpf.MapSpec `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -321,10 +361,13 @@ func (o *serverObjects) Close() error {
 // It can be passed to loadServerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type serverMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	ReqCopies        *ebpf.Map `ebpf:"req_copies"`
 	ServerInflight   *ebpf.Map `ebpf:"server_inflight"`
+	ServerIslots     *ebpf.Map `ebpf:"server_islots"`
 	ServerZero       *ebpf.Map `ebpf:"server_zero"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -334,10 +377,13 @@ type serverMaps struct {
 func (m *serverMaps) Close() error {
 	return _ServerClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.ReqCopies,
 		m.ServerInflight,
+		m.ServerIslots,
 		m.ServerZero,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

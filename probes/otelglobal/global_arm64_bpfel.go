@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type globalCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V globalSpanContext
+}
+
+type globalGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V globalSpanContext
+}
+
 type globalInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   globalSpanContext
@@ -32,7 +54,8 @@ type globalManualSpan struct {
 		CtxPrev    globalSpanContext
 		HadPrev    uint8
 		HadCtxPrev uint8
-		Pad        [6]uint8
+		CtxInHash  uint8
+		Pad        [5]uint8
 	}
 	Goid      uint64
 	StartNs   uint64
@@ -73,8 +96,10 @@ type globalSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	globalMapCounters              = "counters"
+	globalMapCtxSpans              = "ctx_spans"
 	globalMapEvents                = "events"
 	globalMapGoroutineParents      = "goroutine_parents"
+	globalMapGoroutineSpans        = "goroutine_spans"
 	globalMapManualSpans           = "manual_spans"
 	globalMapSpansByCtx            = "spans_by_ctx"
 	globalMapSpansByGoroutine      = "spans_by_goroutine"
@@ -146,8 +171,10 @@ type globalProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type globalMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	ManualSpans      *ebpf.MapSpec `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -193,8 +220,10 @@ func (o *globalObjects) Close() error {
 // It can be passed to loadGlobalObjects or ebpf.CollectionSpec.LoadAndAssign.
 type globalMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	ManualSpans      *ebpf.Map `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -203,8 +232,10 @@ type globalMaps struct {
 func (m *globalMaps) Close() error {
 	return _GlobalClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.ManualSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type globalWriteCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V globalWriteSpanContext
+}
+
+type globalWriteGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V globalWriteSpanContext
+}
+
 type globalWriteInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   globalWriteSpanContext
@@ -32,7 +54,8 @@ type globalWriteManualSpan struct {
 		CtxPrev    globalWriteSpanContext
 		HadPrev    uint8
 		HadCtxPrev uint8
-		Pad        [6]uint8
+		CtxInHash  uint8
+		Pad        [5]uint8
 	}
 	Goid      uint64
 	StartNs   uint64
@@ -54,8 +77,10 @@ type globalWriteSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	globalWriteMapCounters              = "counters"
+	globalWriteMapCtxSpans              = "ctx_spans"
 	globalWriteMapEvents                = "events"
 	globalWriteMapGoroutineParents      = "goroutine_parents"
+	globalWriteMapGoroutineSpans        = "goroutine_spans"
 	globalWriteMapManualSpans           = "manual_spans"
 	globalWriteMapSpansByCtx            = "spans_by_ctx"
 	globalWriteMapSpansByGoroutine      = "spans_by_goroutine"
@@ -127,8 +152,10 @@ type globalWriteProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type globalWriteMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	ManualSpans      *ebpf.MapSpec `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -174,8 +201,10 @@ func (o *globalWriteObjects) Close() error {
 // It can be passed to loadGlobalWriteObjects or ebpf.CollectionSpec.LoadAndAssign.
 type globalWriteMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	ManualSpans      *ebpf.Map `ebpf:"manual_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -184,8 +213,10 @@ type globalWriteMaps struct {
 func (m *globalWriteMaps) Close() error {
 	return _GlobalWriteClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.ManualSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

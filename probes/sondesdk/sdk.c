@@ -71,7 +71,7 @@ int annotate_entry(struct pt_regs *ctx)
 	// inside the query, though its ctx is the request's), else the one of
 	// ctx (a goroutine the request's context was handed to).
 	u64 goid = goroutine_id(ctx);
-	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+	struct span_context *cur = active_span(goid);
 	if (cur)
 		ev.hdr.sc = *cur;
 	else if (!find_parent(cctx, 0, &ev.hdr.sc))

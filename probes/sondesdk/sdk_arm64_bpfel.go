@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sdkCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V sdkSpanContext
+}
+
+type sdkGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V sdkSpanContext
+}
+
 type sdkInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   sdkSpanContext
@@ -49,7 +71,8 @@ type sdkSdkSpan struct {
 		CtxPrev    sdkSpanContext
 		HadPrev    uint8
 		HadCtxPrev uint8
-		Pad        [6]uint8
+		CtxInHash  uint8
+		Pad        [5]uint8
 	}
 	HasParent uint8
 	Sampled   uint8
@@ -69,8 +92,10 @@ type sdkSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	sdkMapCounters               = "counters"
+	sdkMapCtxSpans               = "ctx_spans"
 	sdkMapEvents                 = "events"
 	sdkMapGoroutineParents       = "goroutine_parents"
+	sdkMapGoroutineSpans         = "goroutine_spans"
 	sdkMapSdkSpans               = "sdk_spans"
 	sdkMapSpansByCtx             = "spans_by_ctx"
 	sdkMapSpansByGoroutine       = "spans_by_goroutine"
@@ -145,8 +170,10 @@ type sdkProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sdkMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SdkSpans         *ebpf.MapSpec `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -193,8 +220,10 @@ func (o *sdkObjects) Close() error {
 // It can be passed to loadSdkObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sdkMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SdkSpans         *ebpf.Map `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -203,8 +232,10 @@ type sdkMaps struct {
 func (m *sdkMaps) Close() error {
 	return _SdkClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SdkSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

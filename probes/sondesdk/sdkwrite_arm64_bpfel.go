@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sdkWriteCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V sdkWriteSpanContext
+}
+
+type sdkWriteGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V sdkWriteSpanContext
+}
+
 type sdkWriteInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   sdkWriteSpanContext
@@ -32,7 +54,8 @@ type sdkWriteSdkSpan struct {
 		CtxPrev    sdkWriteSpanContext
 		HadPrev    uint8
 		HadCtxPrev uint8
-		Pad        [6]uint8
+		CtxInHash  uint8
+		Pad        [5]uint8
 	}
 	HasParent uint8
 	Sampled   uint8
@@ -52,8 +75,10 @@ type sdkWriteSpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	sdkWriteMapCounters               = "counters"
+	sdkWriteMapCtxSpans               = "ctx_spans"
 	sdkWriteMapEvents                 = "events"
 	sdkWriteMapGoroutineParents       = "goroutine_parents"
+	sdkWriteMapGoroutineSpans         = "goroutine_spans"
 	sdkWriteMapSdkSpans               = "sdk_spans"
 	sdkWriteMapSpansByCtx             = "spans_by_ctx"
 	sdkWriteMapSpansByGoroutine       = "spans_by_goroutine"
@@ -128,8 +153,10 @@ type sdkWriteProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sdkWriteMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SdkSpans         *ebpf.MapSpec `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
@@ -176,8 +203,10 @@ func (o *sdkWriteObjects) Close() error {
 // It can be passed to loadSdkWriteObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sdkWriteMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SdkSpans         *ebpf.Map `ebpf:"sdk_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
@@ -186,8 +215,10 @@ type sdkWriteMaps struct {
 func (m *sdkWriteMaps) Close() error {
 	return _SdkWriteClose(
 		m.Counters,
+		m.CtxSpans,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SdkSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,

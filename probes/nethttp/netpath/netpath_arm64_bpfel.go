@@ -13,6 +13,28 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type NetpathCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V NetpathSpanContext
+}
+
+type NetpathGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V NetpathSpanContext
+}
+
 type NetpathHeaderValues struct {
 	_              structs.HostLayout
 	Traceparent    [64]uint8
@@ -116,7 +138,9 @@ type NetpathTraceState struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	NetpathMapCounters             = "counters"
+	NetpathMapCtxSpans             = "ctx_spans"
 	NetpathMapGoroutineParents     = "goroutine_parents"
+	NetpathMapGoroutineSpans       = "goroutine_spans"
 	NetpathMapNpCounters           = "np_counters"
 	NetpathMapNpHeaders            = "np_headers"
 	NetpathMapNpMarks              = "np_marks"
@@ -220,7 +244,9 @@ type NetpathProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type NetpathMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	NpCounters       *ebpf.MapSpec `ebpf:"np_counters"`
 	NpHeaders        *ebpf.MapSpec `ebpf:"np_headers"`
 	NpMarks          *ebpf.MapSpec `ebpf:"np_marks"`
@@ -296,7 +322,9 @@ func (o *NetpathObjects) Close() error {
 // It can be passed to LoadNetpathObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NetpathMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	NpCounters       *ebpf.Map `ebpf:"np_counters"`
 	NpHeaders        *ebpf.Map `ebpf:"np_headers"`
 	NpMarks          *ebpf.Map `ebpf:"np_marks"`
@@ -312,7 +340,9 @@ type NetpathMaps struct {
 func (m *NetpathMaps) Close() error {
 	return _NetpathClose(
 		m.Counters,
+		m.CtxSpans,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.NpCounters,
 		m.NpHeaders,
 		m.NpMarks,

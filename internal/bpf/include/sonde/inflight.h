@@ -131,3 +131,82 @@ static __always_inline void span_end(void *inflight, u64 goid, void *f, u64 sz)
 	span_deactivate(&((struct span_head *)f)->act);
 	bpf_map_delete_elem(inflight, &goid);
 }
+
+// Goroutine-slot in-flight maps: for a probe whose entries are keyed by
+// goroutine ID, an array slot per goroutine (gslot.h) spares the hash map
+// update and delete of every call; the hash map keeps the entries of
+// goroutines whose slot is held. Use the g_ forms below with the name.
+#define INFLIGHT_SLOTS 1024
+
+// INFLIGHT_ZERO zeroes *p (a size a multiple of 8) with unrolled 8-byte
+// stores: the compiler's memset takes at most a few hundred bytes, and a
+// copy from the zero value would need bpf_probe_read_kernel, which lockdown
+// in confidentiality mode refuses.
+#define INFLIGHT_ZERO(p)                                                       \
+	do {                                                                   \
+		_Static_assert(sizeof(*(p)) % 8 == 0, "in-flight size");        \
+		u64 *__w = (u64 *)(p);                                         \
+		_Pragma("clang loop unroll(full)")                             \
+		for (u32 __i = 0; __i < sizeof(*(p)) / 256; __i++) {           \
+			__builtin_memset(__w + __i * 32, 0, 256);              \
+			asm volatile("" ::: "memory");                         \
+		}                                                              \
+		__builtin_memset(__w + sizeof(*(p)) / 256 * 32, 0,             \
+				 sizeof(*(p)) % 256);                          \
+	} while (0)
+
+#define G_SPAN_INFLIGHT(name, vtype, flags)                                     \
+	SPAN_INFLIGHT(name, vtype, flags);                                     \
+	typedef vtype name##_vtype;                                            \
+	GSLOT_MAPS(name##_islots, vtype, INFLIGHT_SLOTS)
+
+// g_inflight_find returns the in-flight entry of goroutine goid, or NULL.
+#define g_inflight_find(name, goid)                                            \
+	((name##_vtype *)gslot_find(&name##_islots, INFLIGHT_SLOTS - 1,        \
+				    &name##_inflight, (goid)))
+
+// g_inflight_drop deletes the in-flight entry of goroutine goid.
+#define g_inflight_drop(name, goid)                                            \
+	gslot_drop(&name##_islots, INFLIGHT_SLOTS - 1, &name##_inflight, (goid))
+
+// g_span_begin is span_begin for the goroutine-slot maps of name.
+#define g_span_begin(name, goid_, a_, b_, kind_)                                   \
+	({                                                                     \
+		name##_vtype *__f = NULL;                                      \
+		u64 __g = (goid_), __a = (a_), __b = (b_);                        \
+		u32 __z = 0;                                                   \
+		void *__zero = bpf_map_lookup_elem(&name##_zero, &__z);        \
+		name##_vtype *__cur = g_inflight_find(name, __g);              \
+		if (__zero && __g &&                                           \
+		    !(__cur && __cur->head.call.a == __a && __cur->head.call.b == __b)) { \
+			__f = gslot_claim(&name##_islots, INFLIGHT_SLOTS - 1,  \
+					  &name##_inflight, __g, __zero);      \
+			if (!__f) {                                            \
+				count(COUNTER_INFLIGHT_FULL);                  \
+			} else {                                               \
+				INFLIGHT_ZERO(__f);                            \
+				__f->head.call.a = __a;                        \
+				__f->head.call.b = __b;                        \
+				span_header(__f)->kind = (kind_);               \
+				span_header(__f)->start_ns = bpf_ktime_get_ns(); \
+			}                                                      \
+		}                                                              \
+		__f;                                                           \
+	})
+
+// g_span_lookup is span_lookup for the goroutine-slot maps of name.
+#define g_span_lookup(name, goid_)                                             \
+	({                                                                     \
+		name##_vtype *__f = g_inflight_find(name, (goid_));             \
+		if (__f)                                                       \
+			span_header(__f)->end_ns = bpf_ktime_get_ns();         \
+		__f;                                                           \
+	})
+
+// g_span_end is span_end for the goroutine-slot maps of name.
+#define g_span_end(name, goid_, f_, sz_)                                          \
+	do {                                                                   \
+		emit(span_header(f_), (sz_));                                  \
+		span_deactivate(&(f_)->head.act);                              \
+		g_inflight_drop(name, (goid_));                                \
+	} while (0)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "go.h"
+#include "gslot.h"
 
 #define MAX_INFLIGHT 16384
 #define CTX_WALK_DEPTH 16
@@ -75,6 +76,8 @@ enum sonde_counter {
 	COUNTER_MAX = 8,
 };
 
+// The span registered under each context (its data pointer): in
+// ctx_spans (see gslot.h), else in spans_by_ctx. Use ctx_span.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, u64); // context data pointer
@@ -82,6 +85,20 @@ struct {
 	__uint(max_entries, MAX_INFLIGHT);
 } spans_by_ctx SEC(".maps");
 
+#define CTX_SLOTS 16384
+
+GSLOT_MAPS(ctx_spans, struct span_context, CTX_SLOTS);
+
+// ctx_span returns the span registered under the context data pointer
+// key, or NULL.
+static __always_inline struct span_context *ctx_span(u64 key)
+{
+	return gslot_find(&ctx_spans, CTX_SLOTS - 1, &spans_by_ctx, key);
+}
+
+// The active span of each goroutine: in goroutine_spans (slot goid %
+// GOROUTINE_SLOTS, see gslot.h), else in spans_by_goroutine. Use
+// active_span.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, u64); // goroutine ID
@@ -120,18 +137,46 @@ struct {
 	__uint(max_entries, GOROUTINE_SLOTS);
 } goroutine_parents SEC(".maps");
 
-// goroutine_slot returns the goroutine_parents slot of goid.
-static __always_inline struct inherited_span *goroutine_slot(u64 goid)
-{
-	u32 i = goid & (GOROUTINE_SLOTS - 1);
-	return bpf_map_lookup_elem(&goroutine_parents, &i);
-}
-
 static __always_inline void count(u32 which)
 {
 	u64 *v = bpf_map_lookup_elem(&counters, &which);
 	if (v)
 		__sync_fetch_and_add(v, 1);
+}
+
+GSLOT_MAPS(goroutine_spans, struct span_context, GOROUTINE_SLOTS);
+
+// active_span returns the active span of goroutine goid, or NULL.
+static __always_inline struct span_context *active_span(u64 goid)
+{
+	return gslot_find(&goroutine_spans, GOROUTINE_SLOTS - 1, &spans_by_goroutine, goid);
+}
+
+// set_active_span makes sc the active span of goroutine goid; false: no
+// room (counted).
+static __always_inline bool set_active_span(u64 goid, const struct span_context *sc)
+{
+	struct span_context *cur =
+		gslot_claim(&goroutine_spans, GOROUTINE_SLOTS - 1, &spans_by_goroutine, goid, sc);
+	if (!cur) {
+		count(COUNTER_G_MAP_FULL);
+		return false;
+	}
+	*cur = *sc;
+	return true;
+}
+
+// clear_active_span leaves goroutine goid without an active span.
+static __always_inline void clear_active_span(u64 goid)
+{
+	gslot_drop(&goroutine_spans, GOROUTINE_SLOTS - 1, &spans_by_goroutine, goid);
+}
+
+// goroutine_slot returns the goroutine_parents slot of goid.
+static __always_inline struct inherited_span *goroutine_slot(u64 goid)
+{
+	u32 i = goid & (GOROUTINE_SLOTS - 1);
+	return bpf_map_lookup_elem(&goroutine_parents, &i);
 }
 
 // Runtime addresses of the context.Context itabs of the standard context
@@ -170,8 +215,7 @@ static __always_inline bool inherited_span(u64 goid, struct span_context *parent
 	struct inherited_span *in = goroutine_slot(goid);
 	if (!in || in->goid != goid)
 		return false;
-	u64 root = in->root;
-	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &root);
+	struct span_context *cur = active_span(in->root);
 	if (!cur || !same_trace(cur, &in->sc))
 		return false;
 	*parent = in->sc;
@@ -201,16 +245,14 @@ static __always_inline bool is_ctx_span(u64 tab)
 // for a valueCtx holding a registered span, under that span.
 static __always_inline struct span_context *ctx_lookup(struct go_iface ctx)
 {
-	u64 key = ctx.data;
-	struct span_context *sc = bpf_map_lookup_elem(&spans_by_ctx, &key);
+	struct span_context *sc = ctx_span(ctx.data);
 	if (sc || !ctx_span_types[0] || !ctx.tab || ctx.tab != itab_value_ctx)
 		return sc;
 	struct go_iface val = {};
 	if (bpf_probe_read_user(&val, sizeof(val), (void *)(ctx.data + value_ctx_val_off)) ||
 	    !is_ctx_span(val.tab))
 		return NULL;
-	key = val.data;
-	return bpf_map_lookup_elem(&spans_by_ctx, &key);
+	return ctx_span(val.data);
 }
 
 // find_parent fills parent with the span that a new span started with ctx
@@ -232,8 +274,7 @@ static __always_inline bool find_parent(struct go_iface ctx, u64 goid,
 			break;
 	}
 	if (goid) {
-		struct span_context *sc =
-			bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+		struct span_context *sc = active_span(goid);
 		if (sc) {
 			*parent = *sc;
 			return true;
@@ -276,7 +317,8 @@ struct span_activation {
 	struct span_context ctx_prev; // the span ctx_key held before this one
 	u8 had_prev;
 	u8 had_ctx_prev;
-	u8 pad[6];
+	u8 ctx_in_hash; // ctx_key's entry is in spans_by_ctx (gslot_claim_at)
+	u8 pad[5];
 };
 
 // span_activate makes sc the active span of ctx_key (if not 0) and of the
@@ -289,46 +331,70 @@ static __always_inline void span_activate(struct span_activation *a, u64 ctx_key
 	a->goid = goid;
 	a->had_prev = 0;
 	a->had_ctx_prev = 0;
+	a->ctx_in_hash = 0;
 	if (ctx_key) {
 		// Another span may live in the same context (a child called
 		// with its parent's ctx): keep it to restore on deactivation.
-		struct span_context *old = bpf_map_lookup_elem(&spans_by_ctx, &ctx_key);
+		struct span_context *old = ctx_span(ctx_key);
 		if (old) {
 			a->ctx_prev = *old;
 			a->had_ctx_prev = 1;
-		}
-		if (bpf_map_update_elem(&spans_by_ctx, &ctx_key, sc, BPF_ANY) != 0) {
-			count(COUNTER_CTX_MAP_FULL);
-			a->ctx_key = 0;
+			*old = *sc;
+		} else {
+			bool in_hash = false;
+			old = gslot_claim_at(&ctx_spans, CTX_SLOTS - 1, &spans_by_ctx, ctx_key, sc,
+					     &in_hash);
+			if (old) {
+				*old = *sc;
+				a->ctx_in_hash = in_hash;
+			} else {
+				count(COUNTER_CTX_MAP_FULL);
+				a->ctx_key = 0;
+			}
 		}
 	}
 	if (!goid)
 		return;
-	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+	struct span_context *cur = active_span(goid);
 	if (cur) {
 		a->prev = *cur;
 		a->had_prev = 1;
-	}
-	if (bpf_map_update_elem(&spans_by_goroutine, &goid, sc, BPF_ANY) != 0) {
-		count(COUNTER_G_MAP_FULL);
+		*cur = *sc;
+	} else if (!set_active_span(goid, sc)) {
 		a->goid = 0;
 	}
+}
+
+// restore_active_span makes the span a recorded before its own the active
+// one of its goroutine again, or leaves it none.
+static __always_inline void restore_active_span(const struct span_activation *a, u64 goid)
+{
+	if (!a->had_prev) {
+		clear_active_span(goid);
+		return;
+	}
+	struct span_context *cur = active_span(goid);
+	if (cur)
+		*cur = a->prev;
+	else
+		set_active_span(goid, &a->prev);
 }
 
 // span_deactivate undoes span_activate.
 static __always_inline void span_deactivate(struct span_activation *a)
 {
-	if (a->ctx_key && a->had_ctx_prev)
-		bpf_map_update_elem(&spans_by_ctx, &a->ctx_key, &a->ctx_prev, BPF_ANY);
-	else if (a->ctx_key)
-		bpf_map_delete_elem(&spans_by_ctx, &a->ctx_key);
-	if (!a->goid)
-		return;
-	if (a->had_prev)
-		bpf_map_update_elem(&spans_by_goroutine, &a->goid, &a->prev,
-				    BPF_ANY);
-	else
-		bpf_map_delete_elem(&spans_by_goroutine, &a->goid);
+	if (a->ctx_key && a->had_ctx_prev) {
+		struct span_context *cur = ctx_span(a->ctx_key);
+		if (!cur)
+			cur = gslot_claim(&ctx_spans, CTX_SLOTS - 1, &spans_by_ctx, a->ctx_key,
+					  &a->ctx_prev);
+		if (cur)
+			*cur = a->ctx_prev;
+	} else if (a->ctx_key) {
+		gslot_drop_at(&ctx_spans, CTX_SLOTS - 1, &spans_by_ctx, a->ctx_key, a->ctx_in_hash);
+	}
+	if (a->goid)
+		restore_active_span(a, a->goid);
 }
 
 static __always_inline bool same_span(const struct span_context *a,
@@ -351,11 +417,8 @@ static __always_inline void span_deactivate_own(struct span_activation *a,
 	span_deactivate(a);
 	if (!goid)
 		return;
-	struct span_context *cur = bpf_map_lookup_elem(&spans_by_goroutine, &goid);
+	struct span_context *cur = active_span(goid);
 	if (!cur || !same_span(cur, sc))
 		return;
-	if (a->had_prev)
-		bpf_map_update_elem(&spans_by_goroutine, &goid, &a->prev, BPF_ANY);
-	else
-		bpf_map_delete_elem(&spans_by_goroutine, &goid);
+	restore_active_span(a, goid);
 }
