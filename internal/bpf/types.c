@@ -8,8 +8,11 @@
 
 #define GOMAP_KEY_SIZE 8
 #define GOMAP_ELEM_SIZE 8
-#define GOMAP_OUT void
-#define GOMAP_VISIT(ka, ea, out) ((void)(ka), (void)(ea))
+struct gomap_any {
+	u8 gomap_buf[GOMAP_BUF_BYTES(8, 8)];
+};
+#define GOMAP_OUT struct gomap_any
+#define GOMAP_VISIT(kc, ec, out) ((void)(kc), (void)(ec))
 #include "sonde/gomap.h"
 
 const struct event_header *unused_event_header __attribute__((unused));

@@ -105,6 +105,7 @@ type serverServerInflight struct {
 		Tracestate     [256]uint8
 		TraceparentLen uint32
 		TracestateLen  uint32
+		GomapBuf       [336]uint8
 	}
 }
 

@@ -26,6 +26,7 @@ struct header_values {
 	u32 user_agent_len;
 	u32 slots_seen;
 	u32 pad;
+	u8 gomap_buf[GOMAP_BUF_BYTES(16, 24)]; // the map walk's copy of a group
 };
 
 static __always_inline bool key_is(const u8 *k, const char *want, int n)
@@ -36,23 +37,23 @@ static __always_inline bool key_is(const u8 *k, const char *want, int n)
 	return true;
 }
 
-// header_visit looks at one header: the key string at ka, the []string at
-// ea. Keys are canonical (textproto.CanonicalMIMEHeaderKey).
-static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *out)
+// header_visit looks at one header: copies of its key string header at
+// kc and of its []string header at ec. Keys are canonical
+// (textproto.CanonicalMIMEHeaderKey).
+static __always_inline void header_visit(const void *kc, const void *ec,
+					 struct header_values *out)
 {
-	struct go_string key = {};
+	struct go_string key = *(const struct go_string *)kc;
+	struct go_slice vals = *(const struct go_slice *)ec;
 	u8 k[16] = {};
-	if (bpf_probe_read_user(&key, sizeof(key), (void *)ka))
-		return;
 	out->slots_seen++;
 	if (key.len != 11 && key.len != 10)
 		return;
 	if (bpf_probe_read_user(k, key.len == 11 ? 11 : 10, (void *)key.ptr))
 		return;
-	struct go_slice vals = {};
+	if (vals.len < 1)
+		return;
 	if (key.len == 10 && key_is(k, "Tracestate", 10)) {
-		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
-			return;
 		// Several tracestate lines are one list; only the first is kept.
 		struct go_string v = {};
 		if (bpf_probe_read_user(&v, sizeof(v), (void *)vals.ptr))
@@ -67,12 +68,8 @@ static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *o
 		if (bpf_probe_read_user(out->ts.state, n, (void *)v.ptr))
 			out->ts.len = 0;
 	} else if (key.len == 11 && key_is(k, "Traceparent", 11)) {
-		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
-			return;
 		out->traceparent_len = read_go_string_at(out->traceparent, vals.ptr);
 	} else if (key.len == 10 && key_is(k, "User-Agent", 10)) {
-		if (bpf_probe_read_user(&vals, sizeof(vals), (void *)ea) || vals.len < 1)
-			return;
 		out->user_agent_len = read_go_string_at(out->user_agent, vals.ptr);
 	}
 }
@@ -80,7 +77,7 @@ static __always_inline void header_visit(u64 ka, u64 ea, struct header_values *o
 #define GOMAP_KEY_SIZE 16  // string header
 #define GOMAP_ELEM_SIZE 24 // []string header
 #define GOMAP_OUT struct header_values
-#define GOMAP_VISIT(ka, ea, out) header_visit(ka, ea, out)
+#define GOMAP_VISIT(kc, ec, out) header_visit(kc, ec, out)
 #include "sonde/gomap.h"
 
 // read_headers scans the http.Header map whose runtime map pointer is m.

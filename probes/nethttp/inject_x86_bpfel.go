@@ -58,6 +58,7 @@ type injectInjectInflight struct {
 		UserAgentLen   uint32
 		SlotsSeen      uint32
 		Pad            uint32
+		GomapBuf       [336]uint8
 	}
 }
 

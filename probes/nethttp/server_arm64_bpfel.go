@@ -105,6 +105,7 @@ type serverServerInflight struct {
 		UserAgentLen   uint32
 		SlotsSeen      uint32
 		Pad            uint32
+		GomapBuf       [336]uint8
 	}
 	Rw struct {
 		_    structs.HostLayout

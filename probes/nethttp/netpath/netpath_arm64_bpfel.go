@@ -44,6 +44,7 @@ type NetpathHeaderValues struct {
 	UserAgentLen   uint32
 	SlotsSeen      uint32
 	Pad            uint32
+	GomapBuf       [336]uint8
 }
 
 type NetpathInheritedSpan struct {

@@ -21,6 +21,10 @@ struct go_iface {
 	u64 data;
 };
 
+// GOMAP_BUF_BYTES is the size of a map walk's copy of one group or
+// bucket (gomap.h) of a map with those key and elem sizes.
+#define GOMAP_BUF_BYTES(key_size, elem_size) (8 + 8 * ((key_size) + (elem_size)) + 8)
+
 // Offset of runtime.g.goid, set by the loader from the target's DWARF.
 volatile const u64 g_goid_off = 0;
 
