@@ -103,7 +103,7 @@ type File struct {
 	modules map[string]string
 
 	symsOnce sync.Once
-	syms     map[string]elf.Symbol // symbol table by name
+	syms     map[string]symbol // symbol table by name
 
 	dwarfOnce sync.Once
 	dwarf     *dwarf.Data

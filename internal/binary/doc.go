@@ -53,6 +53,18 @@
 //	       moved past calls through a register and any instruction that
 //	       neither branches nor touches R14 (net/http's server return:
 //	       past w.cancelCtx() to the next direct call in (*conn).serve).
+//	       One whose registers are known (ReturnOptions.RegsKnown, from
+//	       the loader's scan of its BPF code) is moved past instructions
+//	       that write only registers it does not read (spill.go: moves,
+//	       LEA, arithmetic with an explicit destination; nothing with an
+//	       implicit register, no call, no change of SP); a result it reads
+//	       through ret_arg (sonde/retarg.h) may be overwritten once the
+//	       caller has stored it whole to an SP-relative slot (MOVQ reg,
+//	       off(SP)), which the site then names (Site.Spilled, passed as the
+//	       attach cookie) while no later store overlaps it; a store through
+//	       any other base ends the walk (database/sql's query_ret after
+//	       the QueryContext inlined in QueryRowContext: the error read
+//	       from the Row on the caller's frame, at the call to Scan).
 //	       A method table entry that keeps its type counts as taken unless
 //	       the probe says that the receiver reaches no interface but
 //	       through reflection (probe.Hook.MethodTable: serverHandler up to

@@ -58,8 +58,8 @@ func (f *File) lookup(name string) (addr, size uint64, err error) {
 		}
 		return 0, 0, fmt.Errorf("looking up %s: %w", name, err)
 	}
-	fn, ok := t.funcs[name]
-	if !ok || fn.End <= fn.Entry {
+	fn := t.lookup(name)
+	if fn == nil || fn.End <= fn.Entry {
 		return 0, 0, fmt.Errorf("%s: %w", name, ErrNoFunc)
 	}
 	return fn.Entry, fn.End - fn.Entry, nil

@@ -136,7 +136,7 @@ func TestPclntabMatchesSymtab(t *testing.T) {
 			}
 			for _, name := range httpFuncs {
 				sym := f.symbols()[name]
-				fn := tab.funcs[name]
+				fn := tab.lookup(name)
 				if fn == nil || fn.Entry != sym.Value {
 					t.Errorf("%s: pclntab entry %v, symbol %#x", name, fn, sym.Value)
 				}

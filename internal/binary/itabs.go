@@ -218,11 +218,15 @@ func (f *File) moduledata(relocs map[uint64]uint64) (uint64, bool) {
 	if a, ok := f.symbolAddr("runtime.firstmoduledata"); ok {
 		return a, true
 	}
-	data, addr, err := f.findPclntab()
-	if err != nil || len(data) < 64 {
+	src, err := f.findPclnSource()
+	if err != nil || src.size < 64 {
 		return 0, false
 	}
-	return f.findModuledata(addr, data, relocs)
+	hdr, err := src.read(0, min(pcHeaderSize, src.size))
+	if err != nil {
+		return 0, false
+	}
+	return f.findModuledata(src.addr, hdr, relocs)
 }
 
 // typesBase returns runtime.types: moduledata.types when it is the start

@@ -2,11 +2,17 @@ package binary
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"debug/gosym"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"unsafe"
 )
 
 // pclntab magic numbers (little endian) of Go 1.18-1.19 and Go 1.20 and
@@ -30,11 +36,84 @@ const pcHeaderFuncnameOffset = 8 + 3*8
 
 var errNoPclntab = errors.New("no Go pclntab")
 
-// pclnTable is the parsed pclntab with its functions by name.
+// pclnTable is what is kept of the pclntab: each function's entry, end and
+// name, in compact form (a few bytes per function and its name, where
+// debug/gosym keeps the whole table and some 200 bytes per function).
 type pclnTable struct {
-	funcs map[string]*gosym.Func
-	all   []gosym.Func // every function, by increasing entry (sites.go)
-	text  uint64       // runtime.text: function offsets are relative to it
+	text uint64 // runtime.text: function offsets are relative to it
+	// entries are the functions' entries as offsets from text, by
+	// increasing entry, and the end of the last: function i is
+	// [entries[i], entries[i+1]).
+	entries []uint32
+	names   []uint32 // offset in the name table of function i's name
+	// nametab is the name table (each name ends in NUL), or nil when the
+	// names are read from the file when asked for: at nameAt in nameSrc.
+	nametab []byte
+	nameSrc io.ReaderAt
+	nameAt  int64
+	byName  []uint32 // function indexes by name, then by index
+}
+
+// count returns the number of functions.
+func (t *pclnTable) count() int { return len(t.names) }
+
+// name returns the name of function i.
+func (t *pclnTable) name(i int) string {
+	return string(t.nameBytes(i))
+}
+
+// nameBytes returns the name of function i (not copied from nametab).
+func (t *pclnTable) nameBytes(i int) []byte {
+	if t.nametab != nil {
+		b := t.nametab[t.names[i]:]
+		return b[:bytes.IndexByte(b, 0)]
+	}
+	// parsePclnFrom saw the NUL: a read fails only when the file changed.
+	var out []byte
+	var buf [128]byte
+	for at := t.nameAt + int64(t.names[i]); ; at += int64(len(buf)) {
+		n, _ := t.nameSrc.ReadAt(buf[:], at)
+		if j := bytes.IndexByte(buf[:n], 0); j >= 0 {
+			return append(out, buf[:j]...)
+		}
+		if n < len(buf) {
+			return append(out, buf[:n]...)
+		}
+		out = append(out, buf[:n]...)
+	}
+}
+
+// fn returns function i as debug/gosym describes it (entry, end, name).
+func (t *pclnTable) fn(i int) *gosym.Func {
+	entry := t.text + uint64(t.entries[i])
+	return &gosym.Func{Entry: entry, End: t.text + uint64(t.entries[i+1]),
+		Sym: &gosym.Sym{Value: entry, Type: 'T', Name: t.name(i)}}
+}
+
+// lookup returns the first function named name, or nil.
+func (t *pclnTable) lookup(name string) *gosym.Func {
+	i, ok := sort.Find(len(t.byName), func(k int) int { return compareName(name, t.nameBytes(int(t.byName[k]))) })
+	if !ok {
+		return nil
+	}
+	return t.fn(int(t.byName[i]))
+}
+
+// funcAt returns the index of the function holding addr.
+func (t *pclnTable) funcAt(addr uint64) (int, bool) {
+	if addr < t.text || addr-t.text >= 1<<32 {
+		return 0, false
+	}
+	off := uint32(addr - t.text)
+	i := sort.Search(t.count(), func(i int) bool { return t.entries[i] > off }) - 1
+	if i < 0 || off >= t.entries[i+1] {
+		return 0, false
+	}
+	return i, true
+}
+
+func compareName(a string, b []byte) int {
+	return strings.Compare(a, unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // pclntab parses the pclntab once.
@@ -45,74 +124,246 @@ func (f *File) pclntab() (*pclnTable, error) {
 	return f.pcln, f.pclnErr
 }
 
+// loadPclntab reads of the pclntab only its header, its function table,
+// the name offset of each function descriptor and the function names:
+// the rest (line and file tables, most of it) stays in the file.
 func (f *File) loadPclntab() (*pclnTable, error) {
-	data, addr, err := f.findPclntab()
+	src, err := f.findPclnSource()
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPcHeader(data); err != nil {
-		return nil, fmt.Errorf("%s: %w: pclntab at %#x: %w", f.path, ErrCorrupt, addr, err)
+	addr := src.addr
+	corrupt := func(err error) error {
+		return fmt.Errorf("%s: %w: pclntab at %#x: %w", f.path, ErrCorrupt, addr, err)
 	}
-	text, err := f.textStart(addr, data)
+	hdr, err := src.read(0, min(pcHeaderSize, src.size))
 	if err != nil {
 		return nil, err
 	}
-	if end := pclnTextEnd(data); !f.inCode(text, end) {
+	if err := checkPcHeaderFields(hdr, src.size); err != nil {
+		return nil, corrupt(err)
+	}
+	nfunc, functab := binary.LittleEndian.Uint64(hdr[8:]), binary.LittleEndian.Uint64(hdr[64:])
+	ft, err := src.read(functab, (2*nfunc+1)*4)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFunctab(ft, nfunc, src.size-functab); err != nil {
+		return nil, corrupt(err)
+	}
+	text, err := f.textStart(addr, hdr)
+	if err != nil {
+		return nil, err
+	}
+	if end := uint64(binary.LittleEndian.Uint32(ft[8*nfunc:])); !f.inCode(text, end) {
 		return nil, fmt.Errorf("%s: %w: pclntab at %#x: functions span %#x bytes from %#x, past the executable segment", f.path, ErrCorrupt, addr, end, text)
 	}
-	t, err := parsePcln(data, text)
+	t, err := parsePclnFrom(src, hdr, ft, text)
 	if err != nil {
 		return nil, fmt.Errorf("parsing pclntab at %#x: %w", addr, err)
 	}
 	return t, nil
 }
 
+// pclnSource is where a pclntab is read from: its section in the file,
+// or bytes read before.
+type pclnSource struct {
+	r    io.ReaderAt
+	size uint64
+	addr uint64 // virtual address
+	name string // of the section, for errors
+}
+
+// read reads n bytes at off.
+func (p pclnSource) read(off, n uint64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := p.r.ReadAt(b, int64(off)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("reading %s: %w", p.name, err)
+	}
+	return b, nil
+}
+
 // parsePcln parses a pclntab that checkPcHeader accepted, with function
 // offsets relative to text.
 func parsePcln(data []byte, text uint64) (*pclnTable, error) {
-	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
+	functab := binary.LittleEndian.Uint64(data[64:])
+	nfunc := binary.LittleEndian.Uint64(data[8:])
+	src := pclnSource{r: bytes.NewReader(data), size: uint64(len(data)), name: "pclntab"}
+	return parsePclnFrom(src, data[:pcHeaderSize], data[functab:functab+(2*nfunc+1)*4], text)
+}
+
+// parsePclnFrom parses the pclntab of src, whose header hdr and function
+// table ft passed checkPcHeaderFields and checkFunctab. It reads what
+// debug/gosym's Go 1.18+ table gives of each function (entry, end, name)
+// and fails where debug/gosym would find no function: a function
+// descriptor shorter than its first four fields, a name offset outside
+// the table or a name with no NUL.
+func parsePclnFrom(src pclnSource, hdr, ft []byte, text uint64) (*pclnTable, error) {
+	le := binary.LittleEndian
+	if q := hdr[6]; q != 1 && q != 2 && q != 4 {
+		return nil, errors.New("no functions") // debug/gosym reads it as a Go 1.1 table
+	}
+	nfunc := le.Uint64(hdr[8:])
+	nameStart, cuStart, functab := le.Uint64(hdr[32:]), le.Uint64(hdr[40:]), le.Uint64(hdr[64:])
+	if nfunc == 0 {
+		return nil, errors.New("no functions")
+	}
+	t := &pclnTable{text: text, entries: make([]uint32, nfunc+1), names: make([]uint32, nfunc)}
+	for i := range nfunc + 1 {
+		t.entries[i] = le.Uint32(ft[8*i:])
+	}
+	// The name offsets, from the descriptors in the order they are in
+	// the table, a chunk at a time.
+	order := make([]uint32, nfunc)
+	for i := range order {
+		order[i] = uint32(i)
+		if fo := uint64(le.Uint32(ft[8*i+4:])); fo+16 > src.size-functab {
+			return nil, errors.New("no functions")
+		}
+	}
+	fo := func(i uint32) uint32 { return le.Uint32(ft[8*i+4:]) }
+	if !slices.IsSortedFunc(order, func(a, b uint32) int { return cmp.Compare(fo(a), fo(b)) }) {
+		slices.SortStableFunc(order, func(a, b uint32) int { return cmp.Compare(fo(a), fo(b)) })
+	}
+	var win []byte
+	var winAt uint64 // offset of win in the descriptors
+	for _, i := range order {
+		at := uint64(fo(i)) + 4
+		if at < winAt || at+4 > winAt+uint64(len(win)) {
+			winAt = at
+			b, err := src.read(functab+at, min(scanChunk, src.size-functab-at))
+			if err != nil {
+				return nil, err
+			}
+			win = b
+		}
+		t.names[i] = le.Uint32(win[at-winAt:])
+	}
+	win = nil
+	// The names: the function name table, which the compilation unit
+	// table follows; all that follows it when a name runs past.
+	nametab, err := readNames(src, nameStart, cuStart, t.names)
 	if err != nil {
 		return nil, err
 	}
-	if len(tab.Funcs) == 0 {
-		return nil, errors.New("no functions")
+	t.nametab = nametab
+	t.byName = order
+	for i := range t.byName {
+		t.byName[i] = uint32(i)
 	}
-	t := &pclnTable{funcs: make(map[string]*gosym.Func, len(tab.Funcs)), all: tab.Funcs, text: text}
-	for i := range tab.Funcs {
-		fn := &tab.Funcs[i]
-		if _, dup := t.funcs[fn.Name]; !dup {
-			t.funcs[fn.Name] = fn
-		}
+	slices.SortStableFunc(t.byName, func(a, b uint32) int { return bytes.Compare(t.nameBytes(int(a)), t.nameBytes(int(b))) })
+	if _, inMemory := src.r.(*bytes.Reader); !inMemory {
+		// Several MB for a large program, asked for a few hundred times
+		// while placing probes: read again from the file then.
+		t.nametab, t.nameSrc, t.nameAt = nil, src.r, int64(nameStart)
 	}
 	return t, nil
 }
 
-// findPclntab returns the pclntab bytes and their virtual address: from its
-// section, else from the runtime.pclntab symbol, else by looking for its
-// header in the read-only segments (confirmed by a moduledata pointing at
-// it).
+// readNames reads the function names at offsets offs of the name table
+// at start: up to end when every name ends (NUL) before it, else up to
+// the end of the pclntab. It returns the table up to the end of the last
+// name.
+func readNames(src pclnSource, start, end uint64, offs []uint32) ([]byte, error) {
+	if end <= start {
+		end = src.size
+	}
+	for {
+		tab, err := src.read(start, end-start)
+		if err != nil {
+			return nil, err
+		}
+		var last uint64
+		ok := true
+		for _, off := range offs {
+			if uint64(off) > uint64(len(tab)) {
+				ok = false
+				break
+			}
+			n := bytes.IndexByte(tab[off:], 0)
+			if n < 0 {
+				ok = false
+				break
+			}
+			last = max(last, uint64(off)+uint64(n)+1)
+		}
+		switch {
+		case ok && last < uint64(len(tab))/2:
+			return slices.Clone(tab[:last]), nil
+		case ok:
+			return tab[:last:last], nil
+		case end == src.size:
+			return nil, errors.New("no functions")
+		}
+		end = src.size
+	}
+}
+
+// findPclntab returns the pclntab bytes and their virtual address (see
+// findPclnSource).
 func (f *File) findPclntab() ([]byte, uint64, error) {
+	src, err := f.findPclnSource()
+	if err != nil {
+		return nil, 0, err
+	}
+	if b, ok := src.r.(*bytes.Reader); ok && b.Size() == int64(src.size) {
+		data := make([]byte, src.size)
+		b.ReadAt(data, 0)
+		return data, src.addr, nil
+	}
+	data, err := src.read(0, src.size)
+	return data, src.addr, err
+}
+
+// findPclnSource returns where to read the pclntab: its section, else the
+// runtime.pclntab symbol, else the header found in the read-only segments
+// (confirmed by a moduledata pointing at it).
+func (f *File) findPclnSource() (pclnSource, error) {
 	for _, name := range []string{".gopclntab", ".data.rel.ro.gopclntab"} {
-		if s := f.elf.Section(name); s != nil && s.Type != elf.SHT_NOBITS {
+		s := f.elf.Section(name)
+		if s == nil || s.Type == elf.SHT_NOBITS {
+			continue
+		}
+		src := pclnSource{r: s, size: s.Size, addr: s.Addr, name: name}
+		var hdr []byte
+		if s.Flags&elf.SHF_COMPRESSED == 0 && s.FileSize == s.Size {
+			// Read in place: its header, and its last byte to know it is
+			// all in the file.
+			var err error
+			if hdr, err = src.read(0, min(pcHeaderSize, s.Size)); err == nil && s.Size > 0 {
+				_, err = src.read(s.Size-1, 1)
+			}
+			if err != nil {
+				return pclnSource{}, err
+			}
+		} else {
 			data, err := s.Data()
 			if err != nil {
-				return nil, 0, fmt.Errorf("reading %s: %w", name, err)
+				return pclnSource{}, fmt.Errorf("reading %s: %w", name, err)
 			}
-			if !f.isPcHeader(data) {
-				return nil, 0, fmt.Errorf("%s: unsupported pclntab header % x", name, data[:min(8, len(data))])
-			}
-			return data, s.Addr, nil
+			src.r, src.size, hdr = bytes.NewReader(data), uint64(len(data)), data
 		}
+		if !f.isPcHeader(hdr) {
+			return pclnSource{}, fmt.Errorf("%s: unsupported pclntab header % x", name, hdr[:min(8, len(hdr))])
+		}
+		return src, nil
 	}
 	if start, ok := f.symbolAddr("runtime.pclntab"); ok {
 		if end, ok := f.symbolAddr("runtime.epclntab"); ok && end > start {
 			data, err := f.readAt(start, end-start)
 			if err == nil && f.isPcHeader(data) {
-				return data, start, nil
+				return pclnSource{r: bytes.NewReader(data), size: uint64(len(data)), addr: start, name: "runtime.pclntab"}, nil
 			}
 		}
 	}
-	return f.scanPclntab()
+	data, addr, err := f.scanPclntab()
+	if err != nil {
+		return pclnSource{}, err
+	}
+	return pclnSource{r: bytes.NewReader(data), size: uint64(len(data)), addr: addr, name: "pclntab"}, nil
 }
 
 // scanPclntab looks for a pcHeader in the non-executable segments.
@@ -164,8 +415,18 @@ const maxPclnFuncs = 1 << 21
 // function count alone, so a header that claims 2^32 functions would
 // otherwise exhaust memory.
 func checkPcHeader(data []byte) error {
-	size := uint64(len(data))
-	if size < pcHeaderSize {
+	if err := checkPcHeaderFields(data, uint64(len(data))); err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	nfunc, functab := le.Uint64(data[8:]), le.Uint64(data[64:])
+	return checkFunctab(data[functab:functab+(2*nfunc+1)*4], nfunc, uint64(len(data))-functab)
+}
+
+// checkPcHeaderFields is the part of checkPcHeader that reads the header
+// (data, the first bytes) of a pclntab of size bytes.
+func checkPcHeaderFields(data []byte, size uint64) error {
+	if size < pcHeaderSize || uint64(len(data)) < pcHeaderSize {
 		return fmt.Errorf("%d bytes, shorter than its %d-byte header", size, pcHeaderSize)
 	}
 	le := binary.LittleEndian
@@ -194,9 +455,17 @@ func checkPcHeader(data []byte) error {
 	case nfiles > (size-off[1])/4:
 		return fmt.Errorf("%d files claimed, the compilation unit table has room for %d", nfiles, (size-off[1])/4)
 	}
+	return nil
+}
+
+// checkFunctab is the part of checkPcHeader that reads the function table
+// ft of nfunc functions, followed by room bytes in the pclntab (its own
+// included).
+func checkFunctab(ft []byte, nfunc, room uint64) error {
+	le := binary.LittleEndian
 	var prev uint32
 	for i := range nfunc + 1 {
-		entry := le.Uint32(data[functab+8*i:])
+		entry := le.Uint32(ft[8*i:])
 		if i > 0 && entry < prev {
 			return fmt.Errorf("function %d starts at %#x, before function %d (%#x)", i, entry, i-1, prev)
 		}
@@ -204,19 +473,11 @@ func checkPcHeader(data []byte) error {
 		if i == nfunc {
 			break // the last entry is the end of the text, with no descriptor
 		}
-		if fo := uint64(le.Uint32(data[functab+8*i+4:])); fo+8 > size-functab {
+		if fo := uint64(le.Uint32(ft[8*i+4:])); fo+8 > room {
 			return fmt.Errorf("descriptor of function %d at %#x outside the function table", i, fo)
 		}
 	}
 	return nil
-}
-
-// pclnTextEnd returns the end of the last function, relative to
-// runtime.text: the entry after the last one of a checked pclntab.
-func pclnTextEnd(data []byte) uint64 {
-	le := binary.LittleEndian
-	nfunc, functab := le.Uint64(data[8:]), le.Uint64(data[64:])
-	return uint64(le.Uint32(data[functab+8*nfunc:]))
 }
 
 // isPcHeader reports whether b starts with a Go 1.18+ pcHeader for this

@@ -16,8 +16,8 @@ func (f *File) ReleaseDWARF() {
 	f.dwarf, f.dwarfErr = nil, errDWARFReleased
 }
 
-// ReleaseTables drops the parsed pclntab and symbol table (about as large
-// as the binary's .gopclntab, plus an entry per function and symbol):
+// ReleaseTables drops the parsed pclntab and symbol table (a few bytes
+// per function, an entry and a name per symbol):
 // attaching needs them, decoding spans does not. A later use reads them
 // again. Not safe to call while another goroutine uses f.
 func (f *File) ReleaseTables() {

@@ -1,6 +1,7 @@
 package binary
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
@@ -101,25 +102,68 @@ func (f *File) readPtr(addr uint64, relocs map[uint64]uint64) (uint64, error) {
 	return v, nil
 }
 
+// symbol is what is kept of a symbol table entry.
+type symbol struct {
+	Value, Size uint64
+	Info        byte
+}
+
 // symbols returns the symbol table by name (the first symbol of each
-// name), or an empty map when there is none.
-func (f *File) symbols() map[string]elf.Symbol {
+// name), or an empty map when there is none or it cannot be read, as
+// debug/elf's Symbols reads it. The table is read a chunk at a time.
+func (f *File) symbols() map[string]symbol {
 	f.symsOnce.Do(func() {
-		f.syms = map[string]elf.Symbol{}
-		syms, err := f.elf.Symbols()
+		f.syms = map[string]symbol{}
+		tab := f.elf.SectionByType(elf.SHT_SYMTAB)
+		if tab == nil || tab.Size == 0 || tab.Size%elf.Sym64Size != 0 || f.elf.Class != elf.ELFCLASS64 {
+			return
+		}
+		if tab.Link <= 0 || int(tab.Link) >= len(f.elf.Sections) {
+			return
+		}
+		strs, err := f.elf.Sections[tab.Link].Data()
 		if err != nil {
 			return
 		}
-		for _, s := range syms {
-			if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Size > 0 && !f.inCode(s.Value, s.Size) {
-				continue // a hostile or damaged size: the pclntab is asked instead
+		bo := f.elf.ByteOrder
+		err = scanSection(tab, 0, elf.Sym64Size-1, func(b []byte, lo, hi int, base uint64) {
+			i := uint64(lo)
+			if r := (base + i) % elf.Sym64Size; r != 0 {
+				i += elf.Sym64Size - r
 			}
-			if _, dup := f.syms[s.Name]; !dup && s.Name != "" {
-				f.syms[s.Name] = s
+			for ; i < uint64(hi) && i+elf.Sym64Size <= uint64(len(b)); i += elf.Sym64Size {
+				if base+i == 0 {
+					continue // the first entry is all zeros
+				}
+				e := b[i : i+elf.Sym64Size]
+				s := symbol{Info: e[4], Value: bo.Uint64(e[8:]), Size: bo.Uint64(e[16:])}
+				name := symbolName(strs, bo.Uint32(e[0:]))
+				if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Size > 0 && !f.inCode(s.Value, s.Size) {
+					continue // a hostile or damaged size: the pclntab is asked instead
+				}
+				if _, dup := f.syms[string(name)]; !dup && len(name) > 0 {
+					f.syms[string(name)] = s
+				}
 			}
+		})
+		if err != nil {
+			f.syms = map[string]symbol{}
 		}
 	})
 	return f.syms
+}
+
+// symbolName returns the name at off in the string table strs, nil when
+// there is none (as debug/elf reads it).
+func symbolName(strs []byte, off uint32) []byte {
+	if uint64(off) >= uint64(len(strs)) {
+		return nil
+	}
+	n := bytes.IndexByte(strs[off:], 0)
+	if n < 0 {
+		return nil
+	}
+	return strs[off : uint64(off)+uint64(n)]
 }
 
 // symbolAddr returns the value of a symbol of any type from the symbol

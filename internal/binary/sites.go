@@ -5,6 +5,7 @@ import (
 	"debug/gosym"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"sync"
@@ -62,6 +63,12 @@ type Site struct {
 	Again bool
 	// Caller names the function a SiteCall is in.
 	Caller string
+	// Spilled are the result registers that the caller of a SiteCall
+	// has stored to its frame and then overwritten before the site: the
+	// program finds each at SP+SpillOff (Slot), where the attach cookie
+	// tells it (ReturnOptions.Spill).
+	Spilled  RegSet
+	SpillOff [16]int32
 }
 
 // Placement is where one program of a hook attaches, and why there.
@@ -114,10 +121,27 @@ type ReturnOptions struct {
 	// pass any instruction but a branch, including calls through a
 	// register, whose callees return to the next instruction.
 	GOnly bool
+	// RegsKnown says that Reads are all the general registers the
+	// return program reads from its context (but SP, see ReadsSP; g is
+	// always taken as read): the walk from a call site may pass
+	// instructions that write only other registers. Without it, only
+	// instructions that write no general register.
+	RegsKnown bool
+	Reads     RegSet
+	// Spill are those of Reads that the program may read from a stack
+	// slot that the site names (sonde/retarg.h ret_arg: the attach
+	// cookie): the walk goes on past an instruction that overwrites one
+	// once the caller has stored it whole to its frame (MOVQ reg,
+	// off(SP)), while no store overlaps that slot; the site then says
+	// where (Site.Spilled). Only with RegsKnown.
+	Spill RegSet
 }
 
-// maxCallWalk bounds the instructions walked from a return address.
-const maxCallWalk = 8
+// maxCallWalk bounds the instructions walked from a return address: Go
+// stores the results of a call and sets up the next call's arguments
+// (twenty-odd instructions after (*DB).QueryRowContext's inlined
+// QueryContext) before the next direct call.
+const maxCallWalk = 32
 
 // maxCallSites bounds the call sites a function's returns are moved to;
 // beyond it the ret instructions are kept.
@@ -325,34 +349,36 @@ func amd64Inert(inst x86asm.Inst) bool {
 }
 
 // siteIndex is what return placement needs of the whole executable, read
-// once: the code, the functions by address and the code addresses that
-// data holds.
+// once: the functions by address and the code addresses that data holds.
+// The code and the data stay in the file: a function's code is read when
+// it is disassembled, and the scans of all code and data for references
+// read them a chunk at a time (a large program has tens of MB of each).
 type siteIndex struct {
 	err   error
+	osf   io.ReaderAt // the executable
 	text  []textSeg
-	funcs []gosym.Func // by entry
-	base  uint64       // runtime.text
+	funcs *pclnTable // by entry
+	base  uint64     // runtime.text
 	// words are the 8-byte data words (and PIE relocation addends) that
 	// point into code, sorted: itabs, func values, jump tables.
 	words []uint64
 	// data are the data sections but the pclntab: method tables there
 	// hold code as 32-bit offsets from runtime.text.
-	data []dataSec
+	data []*elf.Section
 
 	mu      sync.Mutex
 	decoded map[uint64]*decodedFunc // by entry
 	refs    map[uint64]*codeRefs    // by target entry
 }
 
+// textSeg is an executable segment's file image.
 type textSeg struct {
-	addr uint64
-	b    []byte
+	addr, size uint64
+	off        uint64 // in the file
 }
 
-type dataSec struct {
-	addr uint64
-	b    []byte
-}
+// scanChunk is how much of the code or data a scan reads at a time.
+const scanChunk = 1 << 20
 
 // decodedFunc is a function disassembled whole (amd64).
 type decodedFunc struct {
@@ -360,6 +386,7 @@ type decodedFunc struct {
 	entry   uint64
 	insts   []x86asm.Inst
 	addrs   []uint64        // of each instruction
+	code    []byte          // from entry
 	targets map[uint64]bool // of its direct branches inside it
 	err     error
 }
@@ -385,9 +412,10 @@ func (f *File) siteIndex() *siteIndex {
 	return f.sites
 }
 
-// ReleaseSites drops what return placement read of the executable (its
-// code and data, tens of MB for a large program): once the probes are
-// attached it is not needed. A later placement reads them again.
+// ReleaseSites drops what return placement gathered of the executable
+// (the code addresses in its data, the functions disassembled): once the
+// probes are attached it is not needed. A later placement reads them
+// again.
 func (f *File) ReleaseSites() {
 	f.sitesMu.Lock()
 	f.sites = nil
@@ -395,30 +423,36 @@ func (f *File) ReleaseSites() {
 }
 
 func (f *File) loadSiteIndex() *siteIndex {
-	ix := &siteIndex{decoded: map[uint64]*decodedFunc{}, refs: map[uint64]*codeRefs{}}
+	ix := &siteIndex{osf: f.osf, decoded: map[uint64]*decodedFunc{}, refs: map[uint64]*codeRefs{}}
 	t, err := f.pclntab()
 	if err != nil {
 		ix.err = err
 		return ix
 	}
-	ix.funcs, ix.base = t.all, t.text
+	ix.funcs, ix.base = t, t.text
 	if len(f.elf.Sections) == 0 {
 		ix.err = fmt.Errorf("no section headers: data cannot be told from the pclntab")
 		return ix
 	}
 	for _, p := range f.elf.Progs {
 		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 {
-			b, err := segmentData(p)
-			if err != nil {
-				ix.err = err
-				return ix
+			// The whole file image must be there, as when it was read.
+			if p.Filesz > 0 {
+				var last [1]byte
+				if _, err := f.osf.ReadAt(last[:], int64(p.Off+p.Filesz-1)); err != nil || p.Off+p.Filesz < p.Off {
+					if err == nil {
+						err = io.ErrUnexpectedEOF
+					}
+					ix.err = fmt.Errorf("reading segment at %#x: %w", p.Vaddr, err)
+					return ix
+				}
 			}
-			ix.text = append(ix.text, textSeg{addr: p.Vaddr, b: b})
+			ix.text = append(ix.text, textSeg{addr: p.Vaddr, size: p.Filesz, off: p.Off})
 		}
 	}
 	inText := func(a uint64) bool {
 		for _, s := range ix.text {
-			if a >= s.addr && a < s.addr+uint64(len(s.b)) {
+			if a >= s.addr && a < s.addr+s.size {
 				return true
 			}
 		}
@@ -437,17 +471,23 @@ func (f *File) loadSiteIndex() *siteIndex {
 			// tens of MB for a large program.
 			continue
 		}
-		b, err := s.Data()
+		a0 := (8 - s.Addr%8) % 8
+		err := scanSection(s, 0, 7, func(b []byte, lo, hi int, base uint64) {
+			i := uint64(lo)
+			if r := (base + i) % 8; r != a0 {
+				i += (a0 + 8 - r) % 8
+			}
+			for ; i < uint64(hi) && i+8 <= uint64(len(b)); i += 8 {
+				if w := binary.LittleEndian.Uint64(b[i:]); w != 0 && inText(w) {
+					ix.words = append(ix.words, w)
+				}
+			}
+		})
 		if err != nil {
-			ix.err = fmt.Errorf("reading %s: %w", s.Name, err)
+			ix.err = err
 			return ix
 		}
-		for i := (8 - s.Addr%8) % 8; i+8 <= uint64(len(b)); i += 8 {
-			if w := binary.LittleEndian.Uint64(b[i:]); w != 0 && inText(w) {
-				ix.words = append(ix.words, w)
-			}
-		}
-		ix.data = append(ix.data, dataSec{addr: s.Addr, b: b})
+		ix.data = append(ix.data, s)
 	}
 	if f.PIE() {
 		for _, v := range f.relativeRelocs() {
@@ -458,23 +498,79 @@ func (f *File) loadSiteIndex() *siteIndex {
 	}
 	slices.Sort(ix.words)
 	ix.words = slices.Compact(ix.words)
+	ix.words = slices.Clip(ix.words)
 	return ix
+}
+
+// scanSection reads the section s a chunk at a time and calls fn for each
+// chunk: b[lo:hi] are the bytes not given before, base is the offset of
+// b[0] in the section, and b holds up to lead bytes before lo and tail
+// bytes after hi (fewer at the ends of the section).
+func scanSection(s *elf.Section, lead, tail int, fn func(b []byte, lo, hi int, base uint64)) error {
+	if err := scanReader(s.Open(), s.Size, lead, tail, fn); err != nil {
+		return fmt.Errorf("reading %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// scanReader is scanSection for the size bytes of r.
+func scanReader(r io.Reader, size uint64, lead, tail int, fn func(b []byte, lo, hi int, base uint64)) error {
+	buf := make([]byte, 0, min(uint64(lead+scanChunk+tail), size))
+	var base, done uint64 // section offsets of buf[0] and of the end of buf
+	lo := 0
+	for done < size {
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)][:min(uint64(cap(buf)-len(buf)), size-done)])
+		done += uint64(n)
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		hi := len(buf) - tail
+		if done == size {
+			hi = len(buf)
+		}
+		if hi > lo {
+			fn(buf, lo, hi, base)
+		}
+		keep := max(hi-lead, 0)
+		copy(buf, buf[keep:])
+		buf = buf[:len(buf)-keep]
+		base += uint64(keep)
+		lo = hi - keep
+	}
+	return nil
 }
 
 // funcAt returns the function holding addr.
 func (ix *siteIndex) funcAt(addr uint64) (*gosym.Func, bool) {
-	i := sort.Search(len(ix.funcs), func(i int) bool { return ix.funcs[i].Entry > addr }) - 1
-	if i < 0 || addr >= ix.funcs[i].End {
+	i, ok := ix.funcs.funcAt(addr)
+	if !ok {
 		return nil, false
 	}
-	return &ix.funcs[i], true
+	return ix.funcs.fn(i), true
 }
 
-// code returns the bytes of [addr, end).
+// code returns the bytes of [addr, end): from the function disassembled
+// that holds them, else read from the file.
 func (ix *siteIndex) code(addr, end uint64) ([]byte, bool) {
+	if addr > end {
+		return nil, false
+	}
+	if i, ok := ix.funcs.funcAt(addr); ok {
+		if d := ix.decoded[ix.base+uint64(ix.funcs.entries[i])]; d != nil && end-d.entry <= uint64(len(d.code)) {
+			return d.code[addr-d.entry : end-d.entry], true
+		}
+	}
 	for _, s := range ix.text {
-		if addr >= s.addr && end <= s.addr+uint64(len(s.b)) && addr <= end {
-			return s.b[addr-s.addr : end-s.addr], true
+		if addr >= s.addr && end <= s.addr+s.size {
+			b := make([]byte, end-addr)
+			if _, err := ix.osf.ReadAt(b, int64(s.off+addr-s.addr)); err != nil {
+				return nil, false
+			}
+			return b, true
 		}
 	}
 	return nil, false
@@ -492,6 +588,7 @@ func (ix *siteIndex) decode(fn *gosym.Func) *decodedFunc {
 		d.err = fmt.Errorf("%s: code outside the executable segments", fn.Name)
 		return d
 	}
+	d.code = code
 	for i := 0; i < len(code); {
 		inst, err := x86asm.Decode(code[i:], 64)
 		if err != nil {
@@ -579,10 +676,25 @@ func (ix *siteIndex) findRefs(entries []uint64) {
 		}
 	}
 	for _, s := range ix.data {
-		for i := (4 - s.addr%4) % 4; i+4 <= uint64(len(s.b)); i += 4 {
-			v := binary.LittleEndian.Uint32(s.b[i:])
-			if r := offs[v]; r != nil && r.method == "" && !unmarkedMethod(s.b, i, v) {
-				r.method = fmt.Sprintf("its offset from runtime.text is in data at %#x (a method table entry with its type: the runtime can put it in an itab)", s.addr+i)
+		// unmarkedMethod reads the two words before and the word after.
+		a0 := (4 - s.Addr%4) % 4
+		err := scanSection(s, 8, 7, func(b []byte, lo, hi int, base uint64) {
+			i := uint64(lo)
+			if r := (base + i) % 4; r != a0 {
+				i += (a0 + 4 - r) % 4
+			}
+			for ; i < uint64(hi) && i+4 <= uint64(len(b)); i += 4 {
+				v := binary.LittleEndian.Uint32(b[i:])
+				if r := offs[v]; r != nil && r.method == "" && !unmarkedMethod(b, i, v) {
+					r.method = fmt.Sprintf("its offset from runtime.text is in data at %#x (a method table entry with its type: the runtime can put it in an itab)", s.Addr+base+i)
+				}
+			}
+		})
+		if err != nil {
+			for _, r := range want {
+				if r.method == "" {
+					r.method = "data unreadable: " + err.Error()
+				}
 			}
 		}
 	}
@@ -593,15 +705,23 @@ func (ix *siteIndex) findRefs(entries []uint64) {
 	}
 	var cands []cand
 	for _, s := range ix.text {
-		b := s.b
-		for i := 0; i+4 <= len(b); i++ {
-			v := binary.LittleEndian.Uint32(b[i:])
-			at := s.addr + uint64(i)
-			if t := at + 4 + uint64(int64(int32(v))); hit(t) != nil {
-				cands = append(cands, cand{at, true, t})
+		err := scanReader(io.NewSectionReader(ix.osf, int64(s.off), int64(s.size)), s.size, 0, 3, func(b []byte, lo, hi int, base uint64) {
+			for i := lo; i < hi && i+4 <= len(b); i++ {
+				v := binary.LittleEndian.Uint32(b[i:])
+				at := s.addr + base + uint64(i)
+				if t := at + 4 + uint64(int64(int32(v))); hit(t) != nil {
+					cands = append(cands, cand{at, true, t})
+				}
+				if hit(uint64(v)) != nil {
+					cands = append(cands, cand{at, false, uint64(v)})
+				}
 			}
-			if hit(uint64(v)) != nil {
-				cands = append(cands, cand{at, false, uint64(v)})
+		})
+		if err != nil {
+			for _, r := range want {
+				if r.other == "" {
+					r.other = fmt.Sprintf("code unreadable: reading segment at %#x: %v", s.addr, err)
+				}
 			}
 		}
 	}
@@ -762,7 +882,7 @@ func (f *File) ReturnPlacement(fn Func, opt ReturnOptions) (Placement, error) {
 	}
 	calls := Placement{Kind: SiteCall}
 	for _, c := range r.calls {
-		s, why := f.callSite(ix, c, opt.Emulation, opt.GOnly)
+		s, why := f.callSite(ix, c, opt)
 		if why != "" {
 			rets.Why = why
 			return rets, nil
@@ -778,15 +898,18 @@ func (f *File) ReturnPlacement(fn Func, opt ReturnOptions) (Placement, error) {
 	if r.method != "" {
 		calls.Why = fmt.Sprintf("address taken only by its method table, whose receiver reaches no interface but through reflection; %d direct call sites, %d on an emulated instruction", len(calls.Sites), n)
 	}
+	calls.Why += spillText(calls.Sites)
 	return calls, nil
 }
 
 // callSite places the return probe for the call instruction at call: the
 // first emulated instruction from its return address on, through inert
-// ones (with gOnly, through any that neither branches nor writes g), none
-// of them a branch target; else the return address itself. why is set
-// when the return address is a branch target.
-func (f *File) callSite(ix *siteIndex, call uint64, e Emulation, gOnly bool) (Site, string) {
+// ones (with opt.GOnly, through any that neither branches nor writes g;
+// with opt.RegsKnown, through writes of registers the program does not
+// read, or of results already stored to the frame: spillWalk), none of
+// them a branch target; else the return address itself. why is set when
+// the return address is a branch target.
+func (f *File) callSite(ix *siteIndex, call uint64, opt ReturnOptions) (Site, string) {
 	fn, _ := ix.funcAt(call)
 	d := ix.decode(fn)
 	i, _ := d.at(call)
@@ -806,17 +929,25 @@ func (f *File) callSite(ix *siteIndex, call uint64, e Emulation, gOnly bool) (Si
 		return Site{}, fmt.Sprintf("the return address %#x in %s is also a branch target", ret, fn.Name)
 	}
 	at, emulated := ret, false
+	w := newSpillWalk(opt)
+	var end spillWalk // where the results are at the site
 	for j := i; j < len(d.insts) && j < i+maxCallWalk; j++ {
 		a := d.addrs[j]
 		if j > i && isTarget(a) {
 			break
 		}
 		b, _ := ix.code(a, a+uint64(d.insts[j].Len))
-		if amd64Emulated(b, d.insts[j], e) {
-			at, emulated = a, true
+		if amd64Emulated(b, d.insts[j], opt.Emulation) {
+			at, emulated, end = a, true, w
 			break
 		}
-		if !amd64Inert(d.insts[j]) && !(gOnly && keepsG(d.insts[j])) {
+		if opt.GOnly {
+			if !amd64Inert(d.insts[j]) && !keepsG(d.insts[j]) {
+				break
+			}
+			continue
+		}
+		if !w.pass(d.insts[j]) {
 			break
 		}
 	}
@@ -825,5 +956,6 @@ func (f *File) callSite(ix *siteIndex, call uint64, e Emulation, gOnly bool) (Si
 		return Site{}, err.Error()
 	}
 	s.Caller = fn.Name
+	end.site(&s)
 	return s, ""
 }

@@ -19,6 +19,10 @@ type Facts struct {
 	Caps        Caps   // effective capabilities of this process
 	EUID        int    // effective user ID of this process
 	PtraceScope int    // Yama's kernel.yama.ptrace_scope; 0 without Yama
+
+	// AttachCookie: uprobe programs can call bpf_get_attach_cookie, and
+	// their links give them one (5.15+).
+	AttachCookie error
 }
 
 var (
@@ -43,6 +47,7 @@ func detect() *Facts {
 	f.Lockdown = readLockdown(securityDir, f.Caps.Has(unix.CAP_SYS_ADMIN))
 	f.WriteUser = probeWriteUser(f.Lockdown, f.Caps)
 	f.UprobeMulti = probeUprobeMulti(f.Release)
+	f.AttachCookie = probeAttachCookie(f.Release)
 	f.RingBuf = probeRingBuf(f.Release)
 	f.BTF = probeBTF(vmlinuxBTF)
 	f.PtraceScope = readPtraceScope(yamaScopePath)

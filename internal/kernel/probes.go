@@ -120,6 +120,13 @@ func probeUprobeMulti(release string) error {
 	return kernelFeature(features.HaveBPFLinkUprobeMulti(), release, 6, 6, "uprobe_multi link")
 }
 
+// probeAttachCookie says whether uprobe programs can read an attach
+// cookie: the helper appeared with the perf-event links that carry a
+// cookie (5.15); uprobe_multi links (6.6) carry them too.
+func probeAttachCookie(release string) error {
+	return kernelFeature(features.HaveProgramHelper(ebpf.Kprobe, asm.FnGetAttachCookie), release, 5, 15, "bpf_get_attach_cookie")
+}
+
 func probeRingBuf(release string) error {
 	return kernelFeature(features.HaveMapType(ebpf.RingBuf), release, 5, 8, "ring buffer map")
 }

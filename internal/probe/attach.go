@@ -12,7 +12,8 @@ import (
 
 // attach attaches every hook of p at the sites placed for it: one
 // uprobe_multi link per program and hook where the kernel has them, else
-// one perf-event uprobe per address.
+// one perf-event uprobe per address. A call site whose caller has moved
+// results to its frame gets its attach cookie (retCookie).
 func (m *Manager) attach(places []HookPlacement, coll *ebpf.Collection) (links []link.Link, sites int, multi bool, err error) {
 	multi = m.t.Facts.UprobeMulti == nil
 	for _, hp := range places {
@@ -28,10 +29,17 @@ func (m *Manager) attach(places []HookPlacement, coll *ebpf.Collection) (links [
 				return links, sites, multi, fmt.Errorf("program %s not in spec", site.prog)
 			}
 			addrs := make([]uint64, len(site.pl.Sites))
+			var cookies []uint64
 			for i, s := range site.pl.Sites {
 				addrs[i] = s.Offset
+				if c := retCookie(s); c != 0 {
+					if cookies == nil {
+						cookies = make([]uint64, len(site.pl.Sites))
+					}
+					cookies[i] = c
+				}
 			}
-			ls, aerr := m.attachProg(prog, addrs, multi)
+			ls, aerr := m.attachProg(prog, addrs, cookies, multi)
 			links = append(links, ls...)
 			if aerr != nil {
 				return links, sites, multi, fmt.Errorf("attaching %s to %s (%s): %w", site.prog, hp.Symbol, site.pl.Kind, aerr)
@@ -42,9 +50,11 @@ func (m *Manager) attach(places []HookPlacement, coll *ebpf.Collection) (links [
 	return links, sites, multi, nil
 }
 
-func (m *Manager) attachProg(prog *ebpf.Program, addrs []uint64, multi bool) ([]link.Link, error) {
+// attachProg attaches prog at addrs; cookies, when not nil, are those of
+// each address.
+func (m *Manager) attachProg(prog *ebpf.Program, addrs, cookies []uint64, multi bool) ([]link.Link, error) {
 	if multi {
-		l, err := m.exe.UprobeMulti(nil, prog, &link.UprobeMultiOptions{Addresses: addrs, PID: uint32(m.t.PID)})
+		l, err := m.exe.UprobeMulti(nil, prog, &link.UprobeMultiOptions{Addresses: addrs, Cookies: cookies, PID: uint32(m.t.PID)})
 		if err == nil {
 			return []link.Link{l}, nil
 		}
@@ -53,8 +63,12 @@ func (m *Manager) attachProg(prog *ebpf.Program, addrs []uint64, multi bool) ([]
 		}
 	}
 	var out []link.Link
-	for _, a := range addrs {
-		l, err := m.exe.Uprobe("", prog, &link.UprobeOptions{Address: a, PID: m.t.PID})
+	for i, a := range addrs {
+		opt := &link.UprobeOptions{Address: a, PID: m.t.PID}
+		if cookies != nil {
+			opt.Cookie = cookies[i]
+		}
+		l, err := m.exe.Uprobe("", prog, opt)
 		if err != nil {
 			return out, err
 		}

@@ -95,13 +95,21 @@ func (m *Manager) placements(p Probe, spec *ebpf.CollectionSpec) ([]HookPlacemen
 			if ps == nil {
 				return nil, fmt.Errorf("program %s not in spec", h.Return)
 			}
-			r, err := m.t.Bin.ReturnPlacement(fn, binary.ReturnOptions{
+			opt := binary.ReturnOptions{
 				Emulation:   m.emulation(),
 				ReadsSP:     readsSP(ps, m.t.Bin.Arch()),
 				GOnly:       readsOnlyG(ps, m.t.Bin.Arch()),
 				Classic:     m.t.ClassicSites,
 				MethodTable: h.MethodTable,
-			})
+			}
+			if m.t.Bin.Arch() == "amd64" {
+				r := readRegs(ps)
+				opt.RegsKnown, opt.Reads = r.direct != allRegs, r.direct|r.retArgs
+				if m.cookies(spec) {
+					opt.Spill = r.retArgs &^ r.direct
+				}
+			}
+			r, err := m.t.Bin.ReturnPlacement(fn, opt)
 			if err != nil {
 				return nil, err
 			}
@@ -109,7 +117,58 @@ func (m *Manager) placements(p Probe, spec *ebpf.CollectionSpec) ([]HookPlacemen
 		}
 		out = append(out, hp)
 	}
+	if err := setRetCookies(spec, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// allRegs is every general register: what readRegs reports where it
+// cannot follow a program's context.
+const allRegs = binary.RAX | binary.RCX | binary.RDX | binary.RBX | binary.RBP | binary.RSI | binary.RDI |
+	binary.R8 | binary.R9 | binary.R10 | binary.R11 | binary.R12 | binary.R13 | binary.R14 | binary.R15
+
+// retCookiesVar is sonde/retarg.h's switch for reading attach cookies.
+const retCookiesVar = "ret_cookies"
+
+// cookies reports whether return programs of spec may find results in a
+// caller's stack slot that the attach cookie names: the object has
+// ret_arg (sonde/retarg.h) and the kernel gives uprobe programs cookies.
+func (m *Manager) cookies(spec *ebpf.CollectionSpec) bool {
+	return spec.Variables[retCookiesVar] != nil && m.t.Facts != nil && m.t.Facts.AttachCookie == nil
+}
+
+// setRetCookies switches sonde/retarg.h's cookie read on where a site of
+// places has a result in a stack slot (only then: it costs a helper call
+// a hit).
+func setRetCookies(spec *ebpf.CollectionSpec, places []HookPlacement) error {
+	for _, hp := range places {
+		if hp.Return == nil {
+			continue
+		}
+		for _, s := range hp.Return.Sites {
+			if s.Spilled != 0 {
+				if err := spec.Variables[retCookiesVar].Set(true); err != nil {
+					return fmt.Errorf("setting %s: %w", retCookiesVar, err)
+				}
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// retCookie is the attach cookie of a return site for sonde/retarg.h:
+// byte n-1 is 0 while the nth result is in its register, else off/8+1
+// for the stack slot at SP+off that holds it.
+func retCookie(s binary.Site) uint64 {
+	var c uint64
+	for n, r := range binary.ABIRegs[:retArgMax] {
+		if off, ok := s.Slot(r); ok {
+			c |= uint64(off/8+1) << (8 * n)
+		}
+	}
+	return c
 }
 
 // storePlacement places h's program inside fn (binary.File.StorePlacement)

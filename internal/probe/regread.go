@@ -1,8 +1,13 @@
 package probe
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+
+	"github.com/sonde-go/auto/internal/binary"
 )
 
 // ptRegsSP is the offset of the stack pointer in the pt_regs a uprobe
@@ -12,6 +17,61 @@ var ptRegsSP = map[string]int16{"amd64": 19 * 8, "arm64": 31 * 8}
 // ptRegsG is the offset of Go's g register (amd64 R14, arm64 R28) in the
 // pt_regs a uprobe program gets.
 var ptRegsG = map[string]int16{"amd64": 1 * 8, "arm64": 28 * 8}
+
+// ptRegsAMD64 are the general registers of the amd64 pt_regs words, in
+// order; 0 for orig_ax, ip, cs, flags, sp and ss, which the return walk
+// does not follow (sp: readsSP).
+var ptRegsAMD64 = [...]binary.RegSet{
+	binary.R15, binary.R14, binary.R13, binary.R12, binary.RBP, binary.RBX, binary.R11, binary.R10,
+	binary.R9, binary.R8, binary.RAX, binary.RCX, binary.RDX, binary.RSI, binary.RDI, 0, 0, 0, 0, 0, 0,
+}
+
+// retArgPrefix names the subprograms of sonde/retarg.h: sonde_ret_argN
+// reads the Nth ABIInternal integer result where the attach cookie says
+// (its register, or a stack slot of the caller), for N up to retArgMax
+// (a byte of the 8-byte cookie each). readsCtx skips them.
+const (
+	retArgPrefix = "sonde_ret_arg"
+	retArgMax    = 8
+)
+
+// retArg returns N for a subprogram named sonde_ret_argN.
+func retArg(sym string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(sym, retArgPrefix))
+	if !strings.HasPrefix(sym, retArgPrefix) || err != nil || n < 1 || n > retArgMax {
+		return 0, false
+	}
+	return n, true
+}
+
+// regReads are the registers a return program reads from its context
+// (amd64).
+type regReads struct {
+	// direct are the general registers it loads from its context, other
+	// than through ret_arg: all of them where the analysis cannot follow
+	// the context.
+	direct binary.RegSet
+	// retArgs are the results it reads through ret_arg (sonde_ret_argN
+	// is in the program).
+	retArgs binary.RegSet
+}
+
+// readRegs returns the registers prog reads (the analysis of readsSP).
+func readRegs(prog *ebpf.ProgramSpec) regReads {
+	var r regReads
+	for _, ins := range prog.Instructions {
+		if n, ok := retArg(ins.Symbol()); ok {
+			r.retArgs |= binary.ABIRegs[n-1]
+		}
+	}
+	for i, reg := range ptRegsAMD64 {
+		off := int16(i * 8)
+		if reg != 0 && readsCtx(prog, func(o, size int16) bool { return o < off+8 && off < o+size }) {
+			r.direct |= reg
+		}
+	}
+	return r
+}
 
 // ctxState is what may hold the program's context at one instruction:
 // registers (bit n: Rn) and 8-byte stack slots (bit n: R10-8*(n+1)).
@@ -23,7 +83,9 @@ type ctxState struct{ regs, slots uint64 }
 // merging at jump targets; every subprogram may get the context in any
 // argument register). It errs towards true: arithmetic on the context, or
 // the context stored anywhere but an aligned stack slot, count as reading
-// it (the program then keeps its ret sites).
+// it (the program then keeps its ret sites). The subprograms of ret_arg
+// (sonde/retarg.h) are not scanned: they read SP only where the attach
+// cookie names a stack slot, which only a call site's does.
 func readsSP(prog *ebpf.ProgramSpec, arch string) bool {
 	sp, ok := ptRegsSP[arch]
 	if !ok {
@@ -33,11 +95,17 @@ func readsSP(prog *ebpf.ProgramSpec, arch string) bool {
 }
 
 // readsOnlyG reports whether prog reads no register from its context but
-// g (the analysis of readsSP: anything it cannot follow counts as a read).
+// g (the analysis of readsSP: anything it cannot follow counts as a read;
+// ret_arg reads a register).
 func readsOnlyG(prog *ebpf.ProgramSpec, arch string) bool {
 	g, ok := ptRegsG[arch]
 	if !ok {
 		return false
+	}
+	for _, ins := range prog.Instructions {
+		if _, ok := retArg(ins.Symbol()); ok {
+			return false
+		}
 	}
 	return !readsCtx(prog, func(off, size int16) bool { return off < g || off+size > g+8 })
 }
@@ -57,11 +125,27 @@ func readsCtx(prog *ebpf.ProgramSpec, reads func(off, size int16) bool) bool {
 	}
 	const args = 1<<asm.R1 | 1<<asm.R2 | 1<<asm.R3 | 1<<asm.R4 | 1<<asm.R5
 	const scratch = 1<<asm.R0 | args
+	// The subprograms of ret_arg are not followed: their reads are what
+	// their name says. Reaching one otherwise than by a call is a use of
+	// the context that is not followed.
+	skip := make([]bool, len(insns))
+	inRetArg := false
+	for i, ins := range insns {
+		if sym := ins.Symbol(); sym != "" {
+			_, inRetArg = retArg(sym)
+		}
+		skip[i] = inRetArg
+	}
+	escaped := false
 	in := make([]ctxState, len(insns))
 	seen := make([]bool, len(insns))
 	var work []int
 	flow := func(i int, s ctxState) {
 		if i < 0 || i >= len(insns) {
+			return
+		}
+		if skip[i] {
+			escaped = true
 			return
 		}
 		merged := ctxState{in[i].regs | s.regs, in[i].slots | s.slots}
@@ -73,7 +157,7 @@ func readsCtx(prog *ebpf.ProgramSpec, reads func(off, size int16) bool) bool {
 	}
 	flow(0, ctxState{regs: 1 << asm.R1})
 	for i, ins := range insns {
-		if i > 0 && ins.Symbol() != "" {
+		if i > 0 && ins.Symbol() != "" && !skip[i] {
 			flow(i, ctxState{regs: args})
 		}
 	}
@@ -148,6 +232,9 @@ func readsCtx(prog *ebpf.ProgramSpec, reads func(off, size int16) bool) bool {
 		}
 		for _, n := range next {
 			flow(n, s)
+		}
+		if escaped {
+			return true
 		}
 	}
 	return false

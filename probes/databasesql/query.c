@@ -3,6 +3,7 @@
 // database/sql client spans: the Query/Exec methods of DB, Tx, Conn and Stmt,
 // entry and every return. The ctx-less and QueryRow variants call these.
 #include "sonde/inflight.h"
+#include "sonde/retarg.h"
 
 EVENT_KIND(db_query);
 
@@ -59,7 +60,7 @@ struct db_inflight {
 
 _Static_assert(sizeof(struct db_query_event) % 8 == 0, "query follows the event aligned");
 
-SPAN_INFLIGHT(db, struct db_inflight, BPF_F_NO_PREALLOC);
+G_SPAN_INFLIGHT(db, struct db_inflight, BPF_F_NO_PREALLOC);
 
 // Force the event type into BTF for bpf2go -type.
 const struct db_query_event *unused_db_query_event __attribute__((unused));
@@ -144,8 +145,7 @@ static __always_inline int query_entry(struct pt_regs *ctx, enum recv_kind kind)
 	// then take query string; Stmt keeps its query.
 	u64 recv = go_arg(ctx, 1);
 	struct go_iface cctx = {.tab = go_arg(ctx, 2), .data = go_arg(ctx, 3)};
-	struct db_inflight *f = span_begin(&db_inflight, &db_zero, goid, recv,
-					   cctx.data, event_kind_db_query);
+	struct db_inflight *f = g_span_begin(db, goid, recv, cctx.data, event_kind_db_query);
 	if (!f)
 		return 0;
 	struct db_query_event *ev = &f->ev;
@@ -214,24 +214,24 @@ static __always_inline void read_err_code(struct db_query_event *ev, u64 data)
 	}
 }
 
-// query_return ends the span; the error is the result in registers
-// errreg, errreg+1.
+// query_return ends the span; the error is the results errreg, errreg+1
+// (ret_arg: in their registers, or where a caller stored them).
 static __always_inline int query_return(struct pt_regs *ctx, int errreg)
 {
 	u64 goid = goroutine_id(ctx);
-	struct db_inflight *f = span_lookup(&db_inflight, goid);
+	struct db_inflight *f = g_span_lookup(db, goid);
 	if (!f)
 		return 0;
 	struct db_query_event *ev = &f->ev;
-	ev->err_tab = go_arg(ctx, errreg);
-	ev->err_data = go_arg(ctx, errreg + 1);
+	ev->err_tab = ret_arg(ctx, errreg);
+	ev->err_data = ret_arg(ctx, errreg + 1);
 	if (ev->err_tab)
-		read_err_code(ev, go_arg(ctx, errreg + 1));
+		read_err_code(ev, ev->err_data);
 
 	u64 n = ev->query_len;
 	if (n > QUERY_MAX)
 		n = QUERY_MAX;
-	span_end(&db_inflight, goid, f, sizeof(*ev) + n);
+	g_span_end(db, goid, f, sizeof(*ev) + n);
 	return 0;
 }
 

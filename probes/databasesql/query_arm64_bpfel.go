@@ -26,6 +26,17 @@ type queryConnectorInfo struct {
 	Dsn       [256]uint8
 }
 
+type queryCtxSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V querySpanContext
+}
+
 type queryDbInflight struct {
 	_    structs.HostLayout
 	Head struct {
@@ -43,11 +54,23 @@ type queryDbInflight struct {
 			CtxPrev    querySpanContext
 			HadPrev    uint8
 			HadCtxPrev uint8
-			Pad        [6]uint8
+			CtxInHash  uint8
+			Pad        [5]uint8
 		}
 	}
 	Ev    queryDbQueryEvent
 	Query [4096]uint8
+}
+
+type queryDbIslotsSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V queryDbInflight
 }
 
 type queryDbQueryEvent struct {
@@ -84,6 +107,17 @@ const (
 	queryErrCodeKindERR_CODE_U16    queryErrCodeKind = 3
 )
 
+type queryGoroutineSpansSlot struct {
+	_ structs.HostLayout
+	H struct {
+		_     structs.HostLayout
+		Key   uint64
+		Claim uint32
+		Spill uint32
+	}
+	V querySpanContext
+}
+
 type queryInheritedSpan struct {
 	_    structs.HostLayout
 	Sc   querySpanContext
@@ -104,12 +138,15 @@ type querySpanContext struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	queryMapCounters             = "counters"
+	queryMapCtxSpans             = "ctx_spans"
 	queryMapDbConnectorZero      = "db_connector_zero"
 	queryMapDbConnectors         = "db_connectors"
 	queryMapDbInflight           = "db_inflight"
+	queryMapDbIslots             = "db_islots"
 	queryMapDbZero               = "db_zero"
 	queryMapEvents               = "events"
 	queryMapGoroutineParents     = "goroutine_parents"
+	queryMapGoroutineSpans       = "goroutine_spans"
 	queryMapSpansByCtx           = "spans_by_ctx"
 	queryMapSpansByGoroutine     = "spans_by_goroutine"
 	queryProgConnEntry           = "conn_entry"
@@ -200,12 +237,15 @@ type queryProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type queryMapSpecs struct {
 	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	CtxSpans         *ebpf.MapSpec `ebpf:"ctx_spans"`
 	DbConnectorZero  *ebpf.MapSpec `ebpf:"db_connector_zero"`
 	DbConnectors     *ebpf.MapSpec `ebpf:"db_connectors"`
 	DbInflight       *ebpf.MapSpec `ebpf:"db_inflight"`
+	DbIslots         *ebpf.MapSpec `ebpf:"db_islots"`
 	DbZero           *ebpf.MapSpec `ebpf:"db_zero"`
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	GoroutineParents *ebpf.MapSpec `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.MapSpec `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.MapSpec `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.MapSpec `ebpf:"spans_by_goroutine"`
 }
@@ -262,12 +302,15 @@ func (o *queryObjects) Close() error {
 // It can be passed to loadQueryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type queryMaps struct {
 	Counters         *ebpf.Map `ebpf:"counters"`
+	CtxSpans         *ebpf.Map `ebpf:"ctx_spans"`
 	DbConnectorZero  *ebpf.Map `ebpf:"db_connector_zero"`
 	DbConnectors     *ebpf.Map `ebpf:"db_connectors"`
 	DbInflight       *ebpf.Map `ebpf:"db_inflight"`
+	DbIslots         *ebpf.Map `ebpf:"db_islots"`
 	DbZero           *ebpf.Map `ebpf:"db_zero"`
 	Events           *ebpf.Map `ebpf:"events"`
 	GoroutineParents *ebpf.Map `ebpf:"goroutine_parents"`
+	GoroutineSpans   *ebpf.Map `ebpf:"goroutine_spans"`
 	SpansByCtx       *ebpf.Map `ebpf:"spans_by_ctx"`
 	SpansByGoroutine *ebpf.Map `ebpf:"spans_by_goroutine"`
 }
@@ -275,12 +318,15 @@ type queryMaps struct {
 func (m *queryMaps) Close() error {
 	return _QueryClose(
 		m.Counters,
+		m.CtxSpans,
 		m.DbConnectorZero,
 		m.DbConnectors,
 		m.DbInflight,
+		m.DbIslots,
 		m.DbZero,
 		m.Events,
 		m.GoroutineParents,
+		m.GoroutineSpans,
 		m.SpansByCtx,
 		m.SpansByGoroutine,
 	)

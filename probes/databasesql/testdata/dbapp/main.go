@@ -130,6 +130,12 @@ func run() error {
 		}
 		return drain(rows)
 	})
+	handle("/error-row", func(r *http.Request) error {
+		// QueryRowContext's QueryContext is inlined here: its results
+		// go to the Row on this frame before the call to Scan.
+		var n int
+		return db.QueryRowContext(r.Context(), "SELECT n FROM no_such_table_"+table+" WHERE id = $1", 1).Scan(&n)
+	})
 	handle("/long", func(r *http.Request) error {
 		rows, err := db.QueryContext(r.Context(), long)
 		if err != nil {
