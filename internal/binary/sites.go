@@ -471,13 +471,8 @@ func (f *File) loadSiteIndex() *siteIndex {
 			// tens of MB for a large program.
 			continue
 		}
-		a0 := (8 - s.Addr%8) % 8
 		err := scanSection(s, 0, 7, func(b []byte, lo, hi int, base uint64) {
-			i := uint64(lo)
-			if r := (base + i) % 8; r != a0 {
-				i += (a0 + 8 - r) % 8
-			}
-			for ; i < uint64(hi) && i+8 <= uint64(len(b)); i += 8 {
+			for i := alignedFrom(s.Addr, base, lo, 8); i < uint64(hi) && i+8 <= uint64(len(b)); i += 8 {
 				if w := binary.LittleEndian.Uint64(b[i:]); w != 0 && inText(w) {
 					ix.words = append(ix.words, w)
 				}
@@ -677,13 +672,8 @@ func (ix *siteIndex) findRefs(entries []uint64) {
 	}
 	for _, s := range ix.data {
 		// unmarkedMethod reads the two words before and the word after.
-		a0 := (4 - s.Addr%4) % 4
 		err := scanSection(s, 8, 7, func(b []byte, lo, hi int, base uint64) {
-			i := uint64(lo)
-			if r := (base + i) % 4; r != a0 {
-				i += (a0 + 4 - r) % 4
-			}
-			for ; i < uint64(hi) && i+4 <= uint64(len(b)); i += 4 {
+			for i := alignedFrom(s.Addr, base, lo, 4); i < uint64(hi) && i+4 <= uint64(len(b)); i += 4 {
 				v := binary.LittleEndian.Uint32(b[i:])
 				if r := offs[v]; r != nil && r.method == "" && !unmarkedMethod(b, i, v) {
 					r.method = fmt.Sprintf("its offset from runtime.text is in data at %#x (a method table entry with its type: the runtime can put it in an itab)", s.Addr+base+i)
@@ -958,4 +948,11 @@ func (f *File) callSite(ix *siteIndex, call uint64, opt ReturnOptions) (Site, st
 	s.Caller = fn.Name
 	end.site(&s)
 	return s, ""
+}
+
+// alignedFrom returns the first index from lo of a chunk read at offset
+// base of a section at addr whose address is a multiple of n (a power of
+// two).
+func alignedFrom(addr, base uint64, lo int, n uint64) uint64 {
+	return uint64(lo) + (n-(addr+base+uint64(lo))%n)%n
 }
