@@ -96,9 +96,9 @@ static __always_inline struct span_context *ctx_span(u64 key)
 	return gslot_find(&ctx_spans, CTX_SLOTS - 1, &spans_by_ctx, key);
 }
 
-// The active span of each goroutine: in goroutine_spans (slot goid %
-// GOROUTINE_SLOTS, see gslot.h), else in spans_by_goroutine. Use
-// active_span.
+// The active span of each goroutine: in goroutine_spans (the slot a
+// hash of the goroutine ID picks, gslot.h), else in spans_by_goroutine.
+// Use active_span.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, u64); // goroutine ID
