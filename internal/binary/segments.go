@@ -166,6 +166,11 @@ func symbolName(strs []byte, off uint32) []byte {
 	return strs[off : uint64(off)+uint64(n)]
 }
 
+// SymbolAddr returns the link-time value of a symbol of any type (data
+// symbols included) from the symbol table, and false when it is absent or
+// there is no table.
+func (f *File) SymbolAddr(name string) (uint64, bool) { return f.symbolAddr(name) }
+
 // symbolAddr returns the value of a symbol of any type from the symbol
 // table, if there is one.
 func (f *File) symbolAddr(name string) (uint64, bool) {

@@ -4,7 +4,6 @@ import (
 	"debug/dwarf"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -44,8 +43,6 @@ type Target struct {
 	dwarfIndex *offsets.DWARFIndex
 	dwarfOf    *dwarf.Data
 
-	syms  map[string]uint64 // symbol table, read on first use
-	itabs map[uint64]string // runtime itab address -> concrete type
 	// sentinelData maps the (itab, data) words of standard sentinel errors
 	// to their names (ErrorType), read on first use.
 	sentinelData map[[2]uint64]string
@@ -84,11 +81,11 @@ func (t *Target) NoDWARFReason() string {
 func (t *Target) Close() error { return t.Bin.Close() }
 
 // Symbol returns the runtime address of a symbol of the symbol table (data
-// symbols such as itabs included), and false when it is absent.
+// symbols such as itabs included), and false when it is absent. The table
+// is the binary's (binary.File.SymbolAddr): no second copy is kept.
 func (t *Target) Symbol(names ...string) (uint64, bool) {
-	t.readSymbols()
 	for _, n := range names {
-		if v, ok := t.syms[n]; ok {
+		if v, ok := t.Bin.SymbolAddr(n); ok {
 			return v + t.Bias, true
 		}
 	}
@@ -99,46 +96,25 @@ func (t *Target) Symbol(names ...string) (uint64, bool) {
 // interface iface, e.g. Itab("*context.cancelCtx", "context.Context"),
 // or 0 when neither the symbol table nor the itab list has it.
 func (t *Target) Itab(typ, iface string) uint64 {
-	if a, ok := t.Symbol("go:itab."+typ+","+iface, "go.itab."+typ+","+iface); ok {
-		return a
-	}
-	if a, ok := t.Bin.Itab(typ, iface); ok { // stripped, or Go 1.27
+	if a, ok := t.Bin.Itab(typ, iface); ok {
 		return a + t.Bias
 	}
 	return 0
 }
 
-func (t *Target) readSymbols() {
-	if t.syms != nil {
-		return
-	}
-	t.syms = map[string]uint64{}
-	t.itabs = map[uint64]string{}
-	syms, _ := t.Bin.ELF().Symbols() // none when stripped
-	for _, s := range syms {
-		if s.Value == 0 {
-			continue
-		}
-		t.syms[s.Name] = s.Value
-		for _, prefix := range []string{"go:itab.", "go.itab."} {
-			if rest, ok := strings.CutPrefix(s.Name, prefix); ok {
-				if typ, _, ok := strings.Cut(rest, ","); ok {
-					t.itabs[s.Value+t.Bias] = typ
-				}
-			}
-		}
-	}
-}
-
 // ItabType returns the concrete type of the itab at runtime address addr
-// (e.g. "*net.OpError"), or "" when unknown.
+// (e.g. "*net.OpError"), or "" when unknown. It reads the itab list, which
+// holds every itab the linker made (those of the symbol table); decoders
+// call it after attach, so Load reads the list while attaching
+// (PrepareDecoding).
 func (t *Target) ItabType(addr uint64) string {
-	t.readSymbols()
-	if typ, ok := t.itabs[addr]; ok {
-		return typ
-	}
 	return t.Bin.ItabType(addr - t.Bias)
 }
+
+// PrepareDecoding reads, while the binary's tables are still parsed, what
+// decoders use after attach (the itab list), so that a decoder never
+// parses the symbol table again once ReleaseTables dropped it.
+func (t *Target) PrepareDecoding() { t.Bin.ItabType(0) }
 
 // ItabTypeAddr returns the runtime address of the type descriptor that the
 // itab of concrete type typ for interface iface points to (itab._type, the
