@@ -48,7 +48,8 @@ func (d *decoder) decode(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, e
 	s := h.Stub(clk, trace.SpanKindClient)
 
 	system := d.system(ev.DriverTab)
-	attrs := []attribute.KeyValue{semconv.DBSystemNameKey.String(system)}
+	attrs := make([]attribute.KeyValue, 1, 12) // room for all: one allocation
+	attrs[0] = semconv.DBSystemNameKey.String(system)
 	if ev.DsnLen > 0 && int(ev.DsnLen) < len(ev.Dsn) {
 		// A longer DSN was cut and is not parsed.
 		e := parseDSN(system, pipeline.CString(ev.Dsn[:]))

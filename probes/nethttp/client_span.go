@@ -25,7 +25,7 @@ func decodeClient(raw []byte, clk *pipeline.Clock, errType func(tab, data uint64
 	h, _ := bpf.DecodeHeader(raw)
 	s := h.Stub(clk, trace.SpanKindClient)
 
-	method, attrs := requestMethod(pipeline.CString(ev.Method[:]))
+	method, attrs := requestMethod(make([]attribute.KeyValue, 0, 12), pipeline.CString(ev.Method[:]))
 	u := url.URL{
 		Scheme:   pipeline.CString(ev.Scheme[:]),
 		Host:     pipeline.CString(ev.Host[:]),

@@ -25,7 +25,8 @@ func decodeServer(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
 	h, _ := bpf.DecodeHeader(raw)
 	s := h.Stub(clk, trace.SpanKindServer)
 
-	method, methodAttrs := requestMethod(pipeline.CString(ev.Method[:]))
+	// Room for every attribute a server span can have: one allocation.
+	method, attrs := requestMethod(make([]attribute.KeyValue, 0, 16), pipeline.CString(ev.Method[:]))
 	route := routeOf(pipeline.CString(ev.Route[:]))
 	// The path as long as the request's, embedded NULs (%00) included, up
 	// to what was copied.
@@ -35,7 +36,7 @@ func decodeServer(raw []byte, clk *pipeline.Clock) (tracetest.SpanStub, error) {
 	if ev.Tls != 0 {
 		scheme = "https"
 	}
-	attrs := append(methodAttrs,
+	attrs = append(attrs,
 		semconv.URLPath(path),
 		semconv.URLScheme(scheme),
 		semconv.NetworkProtocolVersion(protoVersion(ev.ProtoMajor, ev.ProtoMinor)),
@@ -85,16 +86,16 @@ var knownMethods = map[string]bool{
 	"PATCH": true, "POST": true, "PUT": true, "TRACE": true, "QUERY": true,
 }
 
-// requestMethod returns the span name's method part and the method
-// attributes.
-func requestMethod(m string) (string, []attribute.KeyValue) {
+// requestMethod returns the span name's method part, and attrs with the
+// method attributes appended.
+func requestMethod(attrs []attribute.KeyValue, m string) (string, []attribute.KeyValue) {
 	if knownMethods[m] {
-		return m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
+		return m, append(attrs, semconv.HTTPRequestMethodKey.String(m))
 	}
-	return "HTTP", []attribute.KeyValue{
+	return "HTTP", append(attrs,
 		semconv.HTTPRequestMethodKey.String("_OTHER"),
 		semconv.HTTPRequestMethodOriginal(m),
-	}
+	)
 }
 
 // routeOf returns the path part of a ServeMux pattern
