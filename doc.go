@@ -154,8 +154,9 @@
 //     OTLP, none when they go to the console, nowhere or an exporter given
 //     with WithTraceExporter.
 //   - GOMEMLIMIT and GOGC (the sonde command): the Go runtime's own. Unset,
-//     sonde runs with a 32 MiB soft memory limit, and with GOGC=200 once
-//     its probes are attached (GOGC=100 while it reads the binary).
+//     sonde runs with a 32 MiB soft memory limit, with GOGC=25 while it
+//     reads the binary and attaches, and with GOGC=200 once its probes are
+//     attached.
 //
 // # Metrics
 //
