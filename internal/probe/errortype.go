@@ -44,6 +44,17 @@ func (t *Target) ErrorType(tab, data uint64) string {
 	return typ
 }
 
+// sentinelAddr returns the runtime address of the sentinel variable name
+// from the symbol table: as PrepareDecoding found it, else (nothing
+// prepared) from the table itself.
+func (t *Target) sentinelAddr(name string) (uint64, bool) {
+	if t.sentinelAddrs != nil {
+		a, ok := t.sentinelAddrs[name]
+		return a, ok
+	}
+	return t.Symbol(name)
+}
+
 // sentinel names the standard sentinel whose value is (tab, data): both
 // words, as values of zero size share their data word. The sentinels'
 // values are read once from the target.
@@ -51,7 +62,7 @@ func (t *Target) sentinel(tab, data uint64) (string, bool) {
 	t.sentinelOnce.Do(func() {
 		t.sentinelData = map[[2]uint64]string{}
 		for _, name := range sentinels {
-			addr, ok := t.Symbol(name)
+			addr, ok := t.sentinelAddr(name)
 			if !ok {
 				// No symbol table: the value from the binary's data.
 				if w, ok := t.sentinelValue(name); ok {

@@ -45,8 +45,9 @@ type Target struct {
 
 	// sentinelData maps the (itab, data) words of standard sentinel errors
 	// to their names (ErrorType), read on first use.
-	sentinelData map[[2]uint64]string
-	sentinelOnce sync.Once
+	sentinelData  map[[2]uint64]string
+	sentinelOnce  sync.Once
+	sentinelAddrs map[string]uint64 // by PrepareDecoding; nil: ask Symbol
 }
 
 // NewTarget opens the executable of pid and reads what probes need.
@@ -112,9 +113,21 @@ func (t *Target) ItabType(addr uint64) string {
 }
 
 // PrepareDecoding reads, while the binary's tables are still parsed, what
-// decoders use after attach (the itab list), so that a decoder never
-// parses the symbol table again once ReleaseTables dropped it.
-func (t *Target) PrepareDecoding() { t.Bin.ItabType(0) }
+// decoders use after attach (the itab list, the addresses of the sentinel
+// errors' variables), so that a decoder never parses the symbol table
+// again once ReleaseTables dropped it. The sentinels' values are read from
+// the process at the first error, when its package initialization has
+// run.
+func (t *Target) PrepareDecoding() {
+	t.Bin.ItabType(0)
+	addrs := map[string]uint64{}
+	for _, name := range sentinels {
+		if a, ok := t.Symbol(name); ok {
+			addrs[name] = a
+		}
+	}
+	t.sentinelAddrs = addrs
+}
 
 // ItabTypeAddr returns the runtime address of the type descriptor that the
 // itab of concrete type typ for interface iface points to (itab._type, the
