@@ -64,11 +64,18 @@ func readRegs(prog *ebpf.ProgramSpec) regReads {
 			r.retArgs |= binary.ABIRegs[n-1]
 		}
 	}
-	for i, reg := range ptRegsAMD64 {
-		off := int16(i * 8)
-		if reg != 0 && readsCtx(prog, func(o, size int16) bool { return o < off+8 && off < o+size }) {
-			r.direct |= reg
+	// One scan records every word loaded; a use it cannot follow counts
+	// as a read of every register.
+	unfollowed := readsCtx(prog, func(o, size int16) bool {
+		for i, reg := range ptRegsAMD64 {
+			if off := int16(i * 8); reg != 0 && o < off+8 && off < o+size {
+				r.direct |= reg
+			}
 		}
+		return false
+	})
+	if unfollowed {
+		r.direct = allRegs
 	}
 	return r
 }
