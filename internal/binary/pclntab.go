@@ -309,11 +309,6 @@ func (f *File) findPclntab() ([]byte, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	if b, ok := src.r.(*bytes.Reader); ok && b.Size() == int64(src.size) {
-		data := make([]byte, src.size)
-		b.ReadAt(data, 0)
-		return data, src.addr, nil
-	}
 	data, err := src.read(0, src.size)
 	return data, src.addr, err
 }
@@ -351,8 +346,8 @@ func (f *File) findPclnSource() (pclnSource, error) {
 		}
 		return src, nil
 	}
-	if start, ok := f.symbolAddr("runtime.pclntab"); ok {
-		if end, ok := f.symbolAddr("runtime.epclntab"); ok && end > start {
+	if start, ok := f.SymbolAddr("runtime.pclntab"); ok {
+		if end, ok := f.SymbolAddr("runtime.epclntab"); ok && end > start {
 			data, err := f.readAt(start, end-start)
 			if err == nil && f.isPcHeader(data) {
 				return pclnSource{r: bytes.NewReader(data), size: uint64(len(data)), addr: start, name: "runtime.pclntab"}, nil
@@ -531,7 +526,7 @@ func (f *File) findModuledata(pclnAddr uint64, pcln []byte, relocs map[uint64]ui
 // else the start of .text (right for the Go linker, which puts runtime.text
 // first).
 func (f *File) textStart(pclnAddr uint64, pcln []byte) (uint64, error) {
-	if addr, ok := f.symbolAddr("runtime.text"); ok {
+	if addr, ok := f.SymbolAddr("runtime.text"); ok {
 		return addr, nil
 	}
 	var relocs map[uint64]uint64
