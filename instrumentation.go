@@ -193,8 +193,9 @@ func (i *Instrumentation) Load(ctx context.Context) error {
 	}
 	// Every probe has its offsets now: the DWARF is not needed again.
 	i.target.ReleaseDWARF()
-	// Nor the pclntab and symbol table parsed for placing the probes; the
-	// itab list that decoders name error types with is read first.
+	// Nor the pclntab and symbol table parsed for placing the probes; what
+	// decoders name error types with (the itab list, the sentinel errors'
+	// addresses) is read first.
 	i.target.PrepareDecoding()
 	i.target.Bin.ReleaseTables()
 	for _, st := range mgr.Statuses() {

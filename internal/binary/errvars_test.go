@@ -10,7 +10,7 @@ func TestErrorVars(t *testing.T) {
 		t.Run(pair[1].name, func(t *testing.T) {
 			full, stripped := pair[0].open(t), pair[1].open(t)
 			for sym, msg := range map[string]string{"io.EOF": "EOF", "context.Canceled": "context canceled", "io.ErrUnexpectedEOF": "unexpected EOF"} {
-				want, ok := full.symbolAddr(sym)
+				want, ok := full.SymbolAddr(sym)
 				if !ok {
 					t.Fatalf("no symbol %s", sym)
 				}

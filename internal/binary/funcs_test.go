@@ -149,11 +149,11 @@ func TestPclntabMatchesSymtab(t *testing.T) {
 			if !ok {
 				t.Fatal("runtime.moduledata not found")
 			}
-			if want, _ := f.symbolAddr("runtime.firstmoduledata"); md != want {
+			if want, _ := f.SymbolAddr("runtime.firstmoduledata"); md != want {
 				t.Errorf("moduledata at %#x, runtime.firstmoduledata at %#x", md, want)
 			}
 			text, err := f.readPtr(md+moduledataText, nil)
-			if want, _ := f.symbolAddr("runtime.text"); err != nil || text != want {
+			if want, _ := f.SymbolAddr("runtime.text"); err != nil || text != want {
 				t.Errorf("moduledata.text = %#x, %v; runtime.text = %#x", text, err, want)
 			}
 		})

@@ -85,7 +85,7 @@ func (f *File) readTypeInfo(ti *typeInfo) {
 	relocs := ti.relocs
 	md, hasMD := f.moduledata(relocs)
 	ti.types = f.typesBase(md, hasMD, relocs)
-	if a, ok := f.symbolAddr("runtime.types"); ok {
+	if a, ok := f.SymbolAddr("runtime.types"); ok {
 		ti.types = a
 	}
 	if ti.types == 0 {
@@ -215,7 +215,7 @@ func (f *File) moduledata(relocs map[uint64]uint64) (uint64, bool) {
 	if s := f.elf.Section(".go.module"); s != nil && s.Size >= 8*(mdItabOffWord+2) {
 		return s.Addr, true
 	}
-	if a, ok := f.symbolAddr("runtime.firstmoduledata"); ok {
+	if a, ok := f.SymbolAddr("runtime.firstmoduledata"); ok {
 		return a, true
 	}
 	src, err := f.findPclnSource()
@@ -328,7 +328,7 @@ func (f *File) typeName(ti *typeInfo, addr uint64, relocs map[uint64]uint64, dep
 // the itab list (.itablink) and the type descriptors it points to.
 func (f *File) Itab(typ, iface string) (uint64, bool) {
 	for _, p := range []string{"go:itab.", "go.itab."} {
-		if a, ok := f.symbolAddr(p + typ + "," + iface); ok {
+		if a, ok := f.SymbolAddr(p + typ + "," + iface); ok {
 			return a, true
 		}
 	}

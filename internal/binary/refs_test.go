@@ -58,7 +58,7 @@ func TestGlobalAndTypeRefs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			full := globalsFixture(t, c.name, c.opts...)
 			stripped := globalsFixture(t, c.name+"-stripped", append(c.opts, stripped)...)
-			want, ok := full.symbolAddr("main.flag")
+			want, ok := full.SymbolAddr("main.flag")
 			if !ok {
 				t.Fatal("no main.flag symbol")
 			}

@@ -169,11 +169,7 @@ func symbolName(strs []byte, off uint32) []byte {
 // SymbolAddr returns the link-time value of a symbol of any type (data
 // symbols included) from the symbol table, and false when it is absent or
 // there is no table.
-func (f *File) SymbolAddr(name string) (uint64, bool) { return f.symbolAddr(name) }
-
-// symbolAddr returns the value of a symbol of any type from the symbol
-// table, if there is one.
-func (f *File) symbolAddr(name string) (uint64, bool) {
+func (f *File) SymbolAddr(name string) (uint64, bool) {
 	s, ok := f.symbols()[name]
 	return s.Value, ok
 }
@@ -181,7 +177,7 @@ func (f *File) symbolAddr(name string) (uint64, bool) {
 // runtimeBuildVersion reads the string runtime.buildVersion through the
 // symbol table, for Go programs whose build info cannot be read.
 func (f *File) runtimeBuildVersion() string {
-	addr, ok := f.symbolAddr("runtime.buildVersion")
+	addr, ok := f.SymbolAddr("runtime.buildVersion")
 	if !ok {
 		return ""
 	}
